@@ -1,0 +1,98 @@
+// The IR: a Graph owns Values (tensors flowing between nodes) and Nodes (op applications).
+// Nodes are kept in topological order; use lists are maintained by the mutators below.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/attributes.h"
+#include "ir/ops.h"
+#include "ir/tensor.h"
+
+namespace nnc {
+
+class Node;
+
+// One dimension: a static size, or a symbol (e.g. the batch dim "N"), or unknown.
+struct Dim {
+  int64_t value = -1;    // >= 0 when static
+  std::string symbol;    // set when symbolic
+  static Dim fixed(int64_t v) { return Dim{v, {}}; }
+  static Dim sym(std::string s) { return Dim{-1, std::move(s)}; }
+  bool is_static() const { return value >= 0; }
+  bool operator==(const Dim&) const = default;
+};
+using Dims = std::vector<Dim>;
+std::string dims_str(const Dims& d);  // "[N,3,224,224]"
+
+class Value {
+ public:
+  std::string name;
+  DType dtype = DType::Undefined;
+  std::optional<Dims> dims;                 // empty when the rank is unknown
+  Node* producer = nullptr;                 // null for graph inputs and initializers
+  std::vector<Node*> users;                 // one entry per use (a node using it twice is listed twice)
+  std::shared_ptr<const Tensor> initializer;  // set for weights and other constants
+
+  bool is_initializer() const { return initializer != nullptr; }
+  bool has_static_shape() const;
+  Shape static_shape() const;  // throws when not static
+};
+
+class Node {
+ public:
+  OpKind op = OpKind::Unsupported;
+  std::string op_type;  // the ONNX op name; differs from op_name(op) only for Unsupported
+  std::string domain;   // the ONNX domain, "" for the default one
+  std::string name;
+  std::vector<Value*> inputs;   // nullptr marks an omitted optional input
+  std::vector<Value*> outputs;  // nullptr marks an omitted optional output
+  Attributes attrs;
+
+  Value* input(size_t i) const { return i < inputs.size() ? inputs[i] : nullptr; }
+  std::string label() const;  // "Conv 'conv1'" for error messages
+};
+
+class Graph {
+ public:
+  std::string name = "main";
+  int64_t opset = 17;             // the default-domain opset the graph's ops follow
+  std::vector<Value*> inputs;     // runtime inputs (initializers are not listed)
+  std::vector<Value*> outputs;
+  std::vector<Value*> initializers;
+
+  Graph() = default;
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+
+  Value* add_value(const std::string& name, DType dtype = DType::Undefined, std::optional<Dims> dims = {});
+  Value* add_input(const std::string& name, DType dtype, Dims dims);
+  Value* add_initializer(const std::string& name, Tensor t);
+  // Appends a node; outputs get fresh values named after the node when names are empty.
+  Node* add_node(OpKind op, const std::vector<Value*>& inputs, int num_outputs, const std::string& name = {},
+                 Attributes attrs = {});
+  Node* add_unsupported_node(const std::string& domain, const std::string& op_type,
+                             const std::vector<Value*>& inputs, const std::vector<Value*>& outputs,
+                             const std::string& name);
+  void set_producer(Node* n, int index, Value* v);  // wires v as output `index` of n
+
+  const std::vector<std::unique_ptr<Node>>& nodes() const { return nodes_; }
+  const std::vector<std::unique_ptr<Value>>& values() const { return values_; }
+  Value* find_value(const std::string& name) const;
+
+  // Nodes ordered so that producers come first; throws nnc::Error naming a node on a cycle.
+  std::vector<Node*> topological_order() const;
+  // Reorders nodes_ topologically (after import or rewrites).
+  void sort_topologically();
+
+  std::string unique_name(const std::string& base);
+
+ private:
+  std::vector<std::unique_ptr<Value>> values_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  int64_t name_counter_ = 0;
+};
+
+}  // namespace nnc

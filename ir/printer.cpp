@@ -1,0 +1,41 @@
+#include "ir/printer.h"
+
+#include <sstream>
+
+namespace nnc {
+
+static std::string type_str(const Value* v) {
+  std::string s = dtype_name(v->dtype);
+  return v->dims ? s + dims_str(*v->dims) : s + "[?]";
+}
+
+static std::string value_ref(const Value* v) { return v ? "%" + v->name : "_"; }
+
+std::string print_graph(const Graph& g) {
+  std::ostringstream os;
+  os << "graph " << g.name << " (opset " << g.opset << ")\n";
+  for (const Value* v : g.inputs) os << "  input  " << value_ref(v) << ": " << type_str(v) << "\n";
+  for (const Value* v : g.initializers) os << "  init   " << value_ref(v) << ": " << type_str(v) << "\n";
+  for (const Node* n : g.topological_order()) {
+    os << "  ";
+    for (size_t i = 0; i < n->outputs.size(); ++i) os << (i ? ", " : "") << value_ref(n->outputs[i]);
+    os << " = " << (n->domain.empty() ? "" : n->domain + ".") << n->op_type << "(";
+    for (size_t i = 0; i < n->inputs.size(); ++i) os << (i ? ", " : "") << value_ref(n->inputs[i]);
+    os << ")";
+    if (!n->attrs.all().empty()) {
+      os << " {";
+      bool first = true;
+      for (auto& [k, v] : n->attrs.all()) {
+        os << (first ? "" : ", ") << k << "=" << attr_to_string(v);
+        first = false;
+      }
+      os << "}";
+    }
+    if (n->outputs.size() == 1 && n->outputs[0]) os << " : " << type_str(n->outputs[0]);
+    os << "\n";
+  }
+  for (const Value* v : g.outputs) os << "  output " << value_ref(v) << "\n";
+  return os.str();
+}
+
+}  // namespace nnc

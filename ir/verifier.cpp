@@ -1,0 +1,50 @@
+#include "ir/verifier.h"
+
+#include <onnx/defs/schema.h>
+
+#include <unordered_set>
+
+#include "ir/error.h"
+
+namespace nnc {
+
+// Arity comes from ONNX's own schema for standard ops; nnc-domain ops are checked by
+// their kernels.
+static void check_arity(const Graph& g, const Node& n) {
+  if (!n.domain.empty() && n.domain != "ai.onnx") return;
+  const auto* schema = onnx::OpSchemaRegistry::Schema(n.op_type, static_cast<int>(g.opset), "");
+  if (!schema) throw Error(n.label() + ": no ONNX schema for opset " + std::to_string(g.opset));
+  int nin = static_cast<int>(n.inputs.size()), nout = static_cast<int>(n.outputs.size());
+  if (nin < schema->min_input() || nin > schema->max_input())
+    throw Error(n.label() + ": has " + std::to_string(nin) + " inputs, expected " +
+                std::to_string(schema->min_input()) + ".." + std::to_string(schema->max_input()));
+  if (nout < schema->min_output() || nout > schema->max_output())
+    throw Error(n.label() + ": has " + std::to_string(nout) + " outputs, expected " +
+                std::to_string(schema->min_output()) + ".." + std::to_string(schema->max_output()));
+}
+
+void verify_graph(const Graph& g) {
+  std::unordered_set<const Value*> available;
+  for (const Value* v : g.inputs) available.insert(v);
+  for (const Value* v : g.initializers) {
+    if (!v->initializer) throw Error("initializer '" + v->name + "' has no data");
+    available.insert(v);
+  }
+  for (const Node* n : g.topological_order()) {  // throws on a cycle
+    check_arity(g, *n);
+    for (const Value* v : n->inputs)
+      if (v && !available.count(v))
+        throw Error(n->label() + ": input '" + v->name + "' is not produced by any node, graph input or initializer");
+    for (const Value* v : n->outputs) {
+      if (!v) continue;
+      if (v->producer != n) throw Error(n->label() + ": output '" + v->name + "' has another producer");
+      if (!available.insert(v).second) throw Error("value '" + v->name + "' is defined twice");
+    }
+  }
+  for (const Value* v : g.outputs)
+    if (!available.count(v)) throw Error("graph output '" + v->name + "' is never produced");
+  for (const Value* v : g.inputs)
+    if (v->dtype == DType::Undefined) throw Error("graph input '" + v->name + "' has no element type");
+}
+
+}  // namespace nnc

@@ -1,0 +1,57 @@
+// The reference kernels' interface: plain, readable code correct for every shape, the
+// oracle every optimised kernel and pass is tested against (DESIGN.md principle 5).
+// Each op in ir/ops.def declared with NNC_OP has `Tensors ref_<Op>(const KernelContext&)`
+// in one of the runtime/ref/*.cpp files; element-wise and reduction ops are generated.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "ir/checked.h"
+#include "ir/convert.h"
+#include "ir/error.h"
+#include "ir/graph.h"
+#include "ir/tensor.h"
+
+namespace nnc {
+
+using Tensors = std::vector<Tensor>;
+
+struct KernelContext {
+  const Node& node;
+  std::vector<const Tensor*> inputs;  // nullptr for an omitted optional input
+  int64_t opset = 17;
+
+  size_t num_inputs() const { return inputs.size(); }
+  bool has_input(size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
+  // Input i; throws a clear error naming the node when it is missing.
+  const Tensor& in(size_t i) const;
+  const Attributes& attrs() const { return node.attrs; }
+  size_t num_outputs() const { return node.outputs.size(); }
+  // Throws nnc::Error (Runtime kind) with the node's name, op and the reason.
+  [[noreturn]] void fail(const std::string& why) const;
+  void require(bool cond, const std::string& why) const { if (!cond) fail(why); }
+};
+
+using RefKernel = Tensors (*)(const KernelContext&);
+RefKernel ref_kernel(OpKind op);  // nullptr for Unsupported
+
+// ---- helpers shared by kernels (runtime/ref/kernel_util.cpp) ----
+// Normalises a possibly negative axis into [0, rank); fails with a clear error when out of range.
+int64_t normalize_axis(const KernelContext& ctx, int64_t axis, int64_t rank);
+// Row-major strides of a shape.
+Shape strides_of(const Shape& s);
+// ONNX multidirectional (numpy) broadcasting of two shapes; fails when incompatible.
+Shape broadcast_shapes(const KernelContext& ctx, const Shape& a, const Shape& b);
+// For an output index (as a flat offset into `out`), the flat offset into an input of shape
+// `in` broadcast to `out`. Kernels use BroadcastMap for speed.
+struct BroadcastMap {
+  BroadcastMap(const Shape& in, const Shape& out);
+  int64_t operator()(int64_t out_index) const;
+  Shape out_shape, in_strides_bcast;  // stride 0 on broadcast dims
+};
+// Calls f(TypeTag<T>{}) for numeric T (not string); fails for strings.
+template <class F> decltype(auto) visit_numeric(const KernelContext& ctx, DType t, F&& f);
+
+}  // namespace nnc
+
+#include "runtime/ref/kernel_util.inl"

@@ -1,0 +1,15 @@
+// The reference interpreter's kernel table, expanded from ir/ops.def: one entry per op.
+#include "runtime/ref/kernels.h"
+
+namespace nnc {
+
+RefKernel ref_kernel(OpKind op) {
+  switch (op) {
+#define NNC_OP(E, N, D, C) case OpKind::E: return &ref_##E;
+#include "ir/ops.def"
+    case OpKind::Unsupported: return nullptr;
+  }
+  return nullptr;
+}
+
+}  // namespace nnc

@@ -1,0 +1,148 @@
+// Runs the official ONNX backend node tests (model.onnx + test_data_set_*/{input,output}_*.pb)
+// on the reference interpreter with ONNX's tolerances (rtol 1e-3, atol 1e-7).
+//
+//   onnx_node_tests DIR [--exclude FILE] [--min-pass-rate R] [--only NAME] [--verbose]
+//
+// Every test not in the exclude list must pass; an excluded test counts as failed in the
+// summary, and each exclusion carries its reason in the file ("name  # reason").
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "frontend/onnx.h"
+#include "runtime/interpreter.h"
+
+namespace fs = std::filesystem;
+using namespace nnc;
+
+namespace {
+
+std::map<std::string, std::string> read_excludes(const std::string& path) {
+  std::map<std::string, std::string> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    auto hash = line.find('#');
+    std::string name = line.substr(0, hash);
+    name.erase(std::remove_if(name.begin(), name.end(), ::isspace), name.end());
+    if (name.empty()) continue;
+    std::string reason = hash == std::string::npos ? "" : line.substr(hash + 1);
+    if (reason.find_first_not_of(" \t") == std::string::npos) {
+      std::cerr << "exclude list: '" << name << "' has no reason\n";
+      std::exit(2);
+    }
+    out[name] = reason;
+  }
+  return out;
+}
+
+// Empty string when equal within tolerance, otherwise a description of the first mismatch.
+std::string compare(const Tensor& got, const Tensor& want) {
+  if (got.dtype() != want.dtype())
+    return std::string("dtype ") + dtype_name(got.dtype()) + ", expected " + dtype_name(want.dtype());
+  if (got.shape() != want.shape()) return "shape " + shape_str(got.shape()) + ", expected " + shape_str(want.shape());
+  if (want.dtype() == DType::String) return got.strings() == want.strings() ? "" : "strings differ";
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    double g = got.at_double(i), w = want.at_double(i);
+    if (std::isnan(w) && std::isnan(g)) continue;
+    if (std::isinf(w) && g == w) continue;
+    if (!(std::fabs(g - w) <= 1e-7 + 1e-3 * std::fabs(w)))
+      return "element " + std::to_string(i) + " is " + std::to_string(g) + ", expected " + std::to_string(w);
+  }
+  return "";
+}
+
+std::vector<fs::path> sorted_files(const fs::path& dir, const std::string& prefix) {
+  std::vector<fs::path> files;
+  for (auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().rfind(prefix, 0) == 0) files.push_back(e.path());
+  // input_10.pb sorts after input_9.pb
+  std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
+    auto num = [](const fs::path& p) { std::string s = p.stem().string(); return std::stoi(s.substr(s.rfind('_') + 1)); };
+    return num(a) < num(b);
+  });
+  return files;
+}
+
+// Returns "" on success, else the reason for failure.
+std::string run_test(const fs::path& dir) {
+  try {
+    auto g = import_onnx_file((dir / "model.onnx").string());
+    int sets = 0;
+    for (auto& set : fs::directory_iterator(dir)) {
+      if (!set.is_directory() || set.path().filename().string().rfind("test_data_set_", 0) != 0) continue;
+      ++sets;
+      auto inputs = sorted_files(set.path(), "input_");
+      auto outputs = sorted_files(set.path(), "output_");
+      if (inputs.size() > g->inputs.size()) return "more input files than graph inputs";
+      TensorMap feeds;
+      for (size_t i = 0; i < inputs.size(); ++i) feeds[g->inputs[i]->name] = read_tensor_pb(inputs[i].string());
+      auto got = run_reference(*g, feeds);
+      if (got.size() != outputs.size()) return "produced " + std::to_string(got.size()) + " outputs, expected " + std::to_string(outputs.size());
+      for (size_t i = 0; i < outputs.size(); ++i) {
+        std::string diff = compare(got[i], read_tensor_pb(outputs[i].string()));
+        if (!diff.empty()) return "output " + std::to_string(i) + ": " + diff;
+      }
+    }
+    return sets ? "" : "no test data sets";
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: onnx_node_tests DIR [--exclude FILE] [--min-pass-rate R] [--only NAME] [--verbose]\n";
+    return 1;
+  }
+  fs::path root = argv[1];
+  std::map<std::string, std::string> excludes;
+  double min_rate = 0;
+  std::string only;
+  bool verbose = false;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--exclude" && i + 1 < argc) excludes = read_excludes(argv[++i]);
+    else if (a == "--min-pass-rate" && i + 1 < argc) min_rate = std::stod(argv[++i]);
+    else if (a == "--only" && i + 1 < argc) only = argv[++i];
+    else if (a == "--verbose") verbose = true;
+  }
+  if (!fs::is_directory(root)) {
+    std::cerr << "no test data at " << root << " (install Debian's libonnx-testdata)\n";
+    return 1;
+  }
+  std::vector<fs::path> tests;
+  for (auto& e : fs::directory_iterator(root)) if (e.is_directory()) tests.push_back(e.path());
+  std::sort(tests.begin(), tests.end());
+  int passed = 0, failed = 0, excluded = 0, unexpected = 0, fixed = 0;
+  for (const auto& t : tests) {
+    std::string name = t.filename().string();
+    if (!only.empty() && name != only) continue;
+    bool is_excluded = excludes.count(name) != 0;
+    std::string why = run_test(t);
+    if (is_excluded) {
+      ++excluded;
+      if (why.empty()) { ++fixed; std::cout << "NOW PASSES (remove from the exclude list): " << name << "\n"; }
+      else if (verbose) std::cout << "excluded " << name << ": " << why << "\n";
+    } else if (why.empty()) {
+      ++passed;
+    } else {
+      ++failed;
+      ++unexpected;
+      std::cout << "FAIL " << name << ": " << why << "\n";
+    }
+  }
+  int total = passed + failed + excluded;
+  double rate = total ? static_cast<double>(passed) / total : 0;
+  std::cout << "ONNX node tests on the reference interpreter: " << passed << " of " << total << " pass ("
+            << static_cast<int>(rate * 1000) / 10.0 << "%); " << excluded << " excluded with a reason, counted as failed\n";
+  std::cout << passed << " passed, " << (failed + excluded) << " failed\n";
+  if (unexpected) std::cout << unexpected << " test(s) failed that are not in the exclude list\n";
+  if (rate < min_rate) std::cout << "pass rate is below the required " << min_rate * 100 << "%\n";
+  return (unexpected || rate < min_rate) ? 1 : 0;
+}
