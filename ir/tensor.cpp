@@ -1,5 +1,6 @@
 #include "ir/tensor.h"
 
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 
@@ -62,12 +63,15 @@ std::vector<int64_t> Tensor::to_int64s() const {
   return out;
 }
 
-static std::string number_to_string(double v, bool is_float) {
+// Shortest text that reads back to the same value (numpy's str() of the element).
+static std::string number_to_string(double v, DType from) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "INF" : "-INF";
   char buf[64];
-  std::snprintf(buf, sizeof buf, is_float ? "%.9g" : "%.0f", v);
-  return buf;
+  std::to_chars_result r = from == DType::Float64 ? std::to_chars(buf, buf + sizeof buf, v)
+                           : is_float(from)       ? std::to_chars(buf, buf + sizeof buf, static_cast<float>(v))
+                                                  : std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(v));
+  return std::string(buf, r.ptr);
 }
 
 Tensor Tensor::cast(DType to) const {
@@ -84,7 +88,7 @@ Tensor Tensor::cast(DType to) const {
     return out;
   }
   if (to == DType::String) {
-    for (int64_t i = 0; i < numel_; ++i) out.strings_[i] = number_to_string(at_double(i), is_float(dtype_));
+    for (int64_t i = 0; i < numel_; ++i) out.strings_[i] = number_to_string(at_double(i), dtype_);
     return out;
   }
   visit_dtype(dtype_, [&](auto from_tag) {
