@@ -1,11 +1,13 @@
 #include "frontend/builder.h"
 
 #include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
 
 #include <cmath>
 #include <random>
 
 #include "frontend/onnx.h"
+#include "ir/error.h"
 
 namespace nnc {
 
@@ -97,7 +99,13 @@ Value* Builder::softmax(Value* x, int64_t axis) {
 std::unique_ptr<Graph> Builder::finish() {
   // Round-trip through ONNX so its checker validates the graph and its shape inference
   // types every value; the builder itself stays free of per-op shape rules.
-  return import_onnx_model(export_onnx_model(*g_), "", ImportOptions{});
+  onnx::ModelProto m = export_onnx_model(*g_);
+  try {
+    onnx::shape_inference::InferShapes(m);  // types the graph outputs before the checker sees them
+  } catch (const std::exception& e) {
+    throw Error(std::string("builder: ONNX shape inference: ") + e.what());
+  }
+  return import_onnx_model(std::move(m), "", ImportOptions{});
 }
 
 }  // namespace nnc
