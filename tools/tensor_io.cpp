@@ -111,7 +111,9 @@ std::string summarize(const Tensor& t, int first_values) {
     double v = t.at_double(i);
     lo = std::min(lo, v), hi = std::max(hi, v), sum += v;
   }
-  os << "  min " << lo << "  max " << hi << "  mean " << sum / static_cast<double>(t.numel()) << "  first [";
+  os << "  min " << lo << "  max " << hi << "  mean " << sum / static_cast<double>(t.numel());
+  if (first_values <= 0) return os.str();
+  os << "  first [";
   for (int64_t i = 0; i < std::min<int64_t>(first_values, t.numel()); ++i) os << (i ? ", " : "") << t.at_double(i);
   os << (t.numel() > first_values ? ", ...]" : "]");
   return os.str();

@@ -63,9 +63,9 @@ for name in resnet18 mobilenet_v2 transformer_encoder; do
   ok=1
   "$NNC" info "$model" >"$dir/info.txt" 2>&1 || { echo "  nnc info failed:"; cat "$dir/info.txt"; ok=0; }
   "$NNC" check "$model" >"$dir/check.txt" 2>&1 || { echo "  nnc check failed:"; cat "$dir/check.txt"; ok=0; }
-  start=$(date +%s.%N)
+  start=$EPOCHREALTIME
   if "$NNC" run "$model" "$input" --save-outputs "$dir/nnc" >"$dir/run.txt" 2>&1; then
-    echo "  nnc run: $(echo "$(date +%s.%N) - $start" | bc | xargs printf '%.2f') s"
+    awk -v s="$start" -v e="$EPOCHREALTIME" 'BEGIN { printf "  nnc run: %.2f s\n", e - s }'
   else
     echo "  nnc run failed:"; tail -5 "$dir/run.txt"; ok=0
   fi

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds nnc and runs the whole test suite: unit tests, the ONNX node tests, the malformed-
+# model corpus, and PyTorch-exported models against ONNX Runtime; then the malformed-model
+# corpus again under AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+NNC_WITH_MODELS=1 bash scripts/install-deps.sh
+bash scripts/build.sh
+(cd build && ctest --output-on-failure -j1)
+
+echo "== malformed models under ASan/UBSan =="
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNNC_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$(nproc)" --target nnc make_malformed_models
+(cd build-asan && ctest --output-on-failure -R malformed_models)
