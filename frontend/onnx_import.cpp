@@ -12,6 +12,7 @@
 
 #include "frontend/onnx.h"
 #include "frontend/onnx_attributes.h"
+#include "frontend/onnx_precheck.h"
 #include "ir/error.h"
 #include "ir/verifier.h"
 
@@ -155,7 +156,7 @@ std::unique_ptr<Graph> import_onnx_file(const std::string& path, const ImportOpt
 
 std::unique_ptr<Graph> import_onnx_model(onnx::ModelProto model, const std::string& base_dir,
                                          const ImportOptions& opts) {
-  if (!model.has_graph()) throw Error("the model has no graph");
+  precheck_model(model);
   inline_external_data(*model.mutable_graph(), base_dir);
   try {
     onnx::checker::check_model(model);
@@ -173,7 +174,7 @@ std::unique_ptr<Graph> import_onnx_model(onnx::ModelProto model, const std::stri
     }
   }
   try {
-    onnx::ShapeInferenceOptions si{/*check_type=*/false, /*error_mode=*/0, /*enable_data_propagation=*/false};
+    onnx::ShapeInferenceOptions si{/*check_type=*/false, /*error_mode=*/1, /*enable_data_propagation=*/false};
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), si);
   } catch (const std::exception& e) {
     throw Error(std::string("ONNX shape inference: ") + e.what());

@@ -7,6 +7,19 @@
 
 using namespace nnc::cli;
 
+// Errors are printed on one line: messages passed through from ONNX's checker span several.
+static std::string one_line(std::string s) {
+  std::string out;
+  bool space = false;
+  for (char c : s) {
+    if (c == '\n' || c == '\r' || c == '\t' || c == ' ') { space = !out.empty(); continue; }
+    if (space) out += ' ';
+    out += c;
+    space = false;
+  }
+  return out;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"nnc: an ONNX graph compiler and runtime"};
   app.set_version_flag("--version", "nnc 0.1.0");
@@ -32,13 +45,13 @@ int main(int argc, char** argv) {
     try {
       return fn();
     } catch (const nnc::Error& e) {
-      std::cerr << "nnc " << sub->get_name() << ": error: " << e.what() << "\n";
+      std::cerr << "nnc " << sub->get_name() << ": error: " << one_line(e.what()) << "\n";
       return e.kind() == nnc::ErrorKind::InvalidModel ? kBadModel : kRunFailed;
     } catch (const std::bad_alloc&) {
       std::cerr << "nnc " << sub->get_name() << ": error: out of memory\n";
       return kRunFailed;
     } catch (const std::exception& e) {
-      std::cerr << "nnc " << sub->get_name() << ": error: " << e.what() << "\n";
+      std::cerr << "nnc " << sub->get_name() << ": error: " << one_line(e.what()) << "\n";
       return kRunFailed;
     }
   }
