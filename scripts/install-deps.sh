@@ -7,6 +7,7 @@ packages=(
   cmake g++ make pkg-config
   libonnx-dev libprotobuf-dev protobuf-compiler          # ONNX 1.12 (checker, shape inference, converter)
   libhalide14-0-dev llvm-14-dev                          # CPU code generation (Halide 14 on LLVM 14)
+  libpng-dev libjpeg-dev zlib1g-dev                      # HalideConfig.cmake requires PNG, JPEG and ZLIB
   libvulkan-dev glslc libshaderc-dev mesa-vulkan-drivers # Vulkan backend (lavapipe runs it on the CPU)
   catch2 libcli11-dev graphviz
   libonnx-testdata                                       # the official ONNX backend tests
