@@ -51,6 +51,10 @@ struct BroadcastMap {
 };
 // Calls f(TypeTag<T>{}) for numeric T (not string); fails for strings.
 template <class F> decltype(auto) visit_numeric(const KernelContext& ctx, DType t, F&& f);
+// Calls f(TypeTag<T>{}) when t holds floats; fails naming `what` otherwise.
+template <class F> decltype(auto) visit_float(const KernelContext& ctx, const Tensor& t, const std::string& what, F&& f);
+// A stored element as a double (through float for the 16-bit floats).
+template <class T> double to_double(T v) { return static_cast<double>(static_cast<compute_t<T>>(v)); }
 
 }  // namespace nnc
 

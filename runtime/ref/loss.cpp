@@ -16,20 +16,6 @@
 namespace nnc {
 namespace {
 
-template <class T>
-double to_double(T v) { return static_cast<double>(static_cast<compute_t<T>>(v)); }
-
-// Calls f(TypeTag<T>{}) when t holds floats; fails otherwise.
-template <class F>
-decltype(auto) visit_float(const KernelContext& ctx, const Tensor& t, const std::string& what, F&& f) {
-  if (!is_float(t.dtype())) ctx.fail(what + " must be a float tensor, got " + dtype_name(t.dtype()));
-  return visit_numeric(ctx, t.dtype(), [&](auto tag) -> decltype(f(TypeTag<float>{})) {
-    using T = typename decltype(tag)::type;
-    if constexpr (std::is_floating_point_v<compute_t<T>>) return f(tag);
-    else ctx.fail(what + " must be a float tensor");
-  });
-}
-
 enum class Reduction { None, Sum, Mean };
 
 Reduction parse_reduction(const KernelContext& ctx) {

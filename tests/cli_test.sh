@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The nnc command end to end: exit codes, --help, and `nnc run ... --save-outputs` on ONNX
+# node tests, whose saved outputs are compared with the expected .pb files by numpy.
+#   bash tests/cli_test.sh NNC_BINARY WORK_DIR
+set -u
+NNC=$1 WORK=$2
+DATA=/usr/share/libonnx-testdata/data/node
+PY=/usr/bin/python3
+mkdir -p "$WORK"
+passed=0 failed=0
+expect() {  # expect NAME WANTED_RC CMD...
+  local name=$1 want=$2; shift 2
+  "$@" >"$WORK/out" 2>"$WORK/err" </dev/null
+  local rc=$?
+  if [[ $rc -eq $want ]]; then passed=$((passed + 1)); echo "ok   $name";
+  else failed=$((failed + 1)); echo "FAIL $name: exit $rc, expected $want: $(head -c 300 "$WORK/err")"; fi
+}
+expect "no subcommand is a usage error" 1 "$NNC"
+expect "unknown option is a usage error" 1 "$NNC" run --no-such-flag x.onnx
+expect "--help" 0 "$NNC" run --help
+expect "--version" 0 "$NNC" --version
+expect "missing file is a model error" 2 "$NNC" info "$WORK/does-not-exist.onnx"
+expect "info on the example" 0 "$NNC" info examples/models/tiny_cnn.onnx
+expect "check on the example" 0 "$NNC" check examples/models/tiny_cnn.onnx
+expect "run with a symbolic batch of 3" 0 "$NNC" run examples/models/tiny_cnn.onnx --dim N=3
+grep -q "float32\[3,10\]" "$WORK/out" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL batch 3 not in output"; }
+expect "input of the wrong shape fails while running" 3 "$NNC" run "$DATA/test_relu/model.onnx" "$DATA/test_conv_with_strides_padding/test_data_set_0/input_0.pb"
+expect "check lists unsupported ops" 2 "$NNC" check "$DATA/test_gru_defaults/model.onnx"
+grep -q "unsupported op: GRU" "$WORK/out" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL GRU not listed"; }
+
+for t in test_conv_with_strides_padding test_gemm_all_attributes test_maxpool_2d_pads test_layer_normalization_4d_axis0; do
+  rm -rf "$WORK/$t"
+  expect "run $t --save-outputs" 0 "$NNC" run "$DATA/$t/model.onnx" "$DATA/$t"/test_data_set_0/input_*.pb --save-outputs "$WORK/$t"
+  if $PY - "$DATA/$t/test_data_set_0" "$WORK/$t" <<'PYEOF'; then passed=$((passed + 1)); echo "ok   $t outputs match"; else failed=$((failed + 1)); echo "FAIL $t outputs"; fi
+import glob, os, sys
+import numpy as np
+from onnx import TensorProto, numpy_helper
+def load(p):
+    t = TensorProto(); t.ParseFromString(open(p, "rb").read()); return numpy_helper.to_array(t)
+want_dir, got_dir = sys.argv[1], sys.argv[2]
+for i in range(len(glob.glob(os.path.join(want_dir, "output_*.pb")))):
+    want, got = load(f"{want_dir}/output_{i}.pb"), load(f"{got_dir}/output_{i}.pb")
+    assert want.shape == got.shape and want.dtype == got.dtype, (want.shape, got.shape)
+    np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-7)
+PYEOF
+done
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
