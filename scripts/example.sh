@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh
+TARGETS=nnc bash scripts/build.sh
 model=examples/models/tiny_cnn.onnx
 nnc=build/nnc
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }

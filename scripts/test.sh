@@ -9,6 +9,5 @@ bash scripts/build.sh
 (cd build && ctest --output-on-failure -j1)
 
 echo "== malformed models under ASan/UBSan =="
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNNC_SANITIZE=ON >/dev/null
-cmake --build build-asan -j"$(nproc)" --target nnc make_malformed_models
+BUILD_DIR=build-asan TARGETS="nnc make_malformed_models" bash scripts/build.sh -DNNC_SANITIZE=ON
 (cd build-asan && ctest --output-on-failure -R malformed_models)
