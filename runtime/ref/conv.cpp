@@ -35,13 +35,17 @@ int64_t add_or_fail(const KernelContext& ctx, int64_t a, int64_t b) {
 }
 int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
+// Attribute values beyond this are model errors; the cap keeps the geometry arithmetic far from overflow.
+constexpr int64_t kMaxAttr = int64_t{1} << 32;
+
 // An INTS attribute with one entry per spatial axis (or `def` everywhere when absent).
 std::vector<int64_t> axis_ints(const KernelContext& ctx, const char* name, size_t n, int64_t def, int64_t min) {
   std::vector<int64_t> v = ctx.attrs().get_ints(name, std::vector<int64_t>(n, def));
   ctx.require(v.size() == n, std::string(name) + " has " + std::to_string(v.size()) + " entries, expected " +
                                  std::to_string(n));
   for (int64_t x : v)
-    ctx.require(x >= min, std::string(name) + " value " + std::to_string(x) + " must be >= " + std::to_string(min));
+    ctx.require(x >= min && x <= kMaxAttr, std::string(name) + " value " + std::to_string(x) + " is out of range [" +
+                                               std::to_string(min) + ", 2^32]");
   return v;
 }
 
@@ -193,9 +197,13 @@ void run_conv(const Tensor& X, const Tensor& W, const Tensor* B, Tensor& Y, cons
   const T* b = B ? B->data<T>() : nullptr;
   T* y = Y.data<T>();
   const int64_t cg = ch.in_ch / ch.group, mg = ch.out_ch / ch.group;
-  const int64_t in_sp = checked_numel(g.in, "conv input"), out_sp = checked_numel(g.out, "conv output");
-  const int64_t k_sp = checked_numel(g.kernel, "conv kernel");
-  const Shape in_strides = strides_of(g.in), k_strides = strides_of(g.kernel);
+  // With an empty X or W nothing is gathered (the output is the bias), and their shapes,
+  // whose products were never checked, are not used for indexing.
+  const bool no_taps = X.numel() == 0 || W.numel() == 0;
+  const int64_t in_sp = no_taps ? 0 : checked_numel(g.in, "conv input");
+  const int64_t k_sp = no_taps ? 0 : checked_numel(g.kernel, "conv kernel");
+  const int64_t out_sp = checked_numel(g.out, "conv output");
+  const Shape in_strides = no_taps ? Shape() : strides_of(g.in), k_strides = no_taps ? Shape() : strides_of(g.kernel);
   const size_t n = g.in.size();
   std::vector<std::vector<Tap>> axes(n);
   for (int64_t op = 0; op < out_sp; ++op) {
@@ -203,9 +211,9 @@ void run_conv(const Tensor& X, const Tensor& W, const Tensor* B, Tensor& Y, cons
     for (size_t i = n; i-- > 0;) {
       int64_t o = rest % g.out[i];
       rest /= g.out[i];
-      axes[i] = ch.transposed ? transpose_axis_taps(g, i, o) : conv_axis_taps(g, i, o);
+      if (!no_taps) axes[i] = ch.transposed ? transpose_axis_taps(g, i, o) : conv_axis_taps(g, i, o);
     }
-    const std::vector<Tap> taps = combine_taps(axes, in_strides, k_strides);
+    const std::vector<Tap> taps = no_taps ? std::vector<Tap>{} : combine_taps(axes, in_strides, k_strides);
     for (int64_t nb = 0; nb < ch.batch; ++nb) {
       for (int64_t m = 0; m < ch.out_ch; ++m) {
         const int64_t grp = m / mg, ml = m % mg;
@@ -259,10 +267,11 @@ Tensors conv_impl(const KernelContext& ctx, bool transposed) {
   Shape out_shape{ch.batch, ch.out_ch};
   out_shape.insert(out_shape.end(), g.out.begin(), g.out.end());
   Tensor Y(X.dtype(), out_shape);
-  visit_numeric(ctx, X.dtype(), [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    run_conv<T>(X, W, B, Y, g, ch);
-  });
+  if (Y.numel() > 0)
+    visit_numeric(ctx, X.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      run_conv<T>(X, W, B, Y, g, ch);
+    });
   Tensors outs(std::max<size_t>(1, ctx.num_outputs()));
   outs[0] = std::move(Y);
   return outs;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/ref/kernel.h"
@@ -27,13 +28,17 @@ int64_t add_or_fail(const KernelContext& ctx, int64_t a, int64_t b) {
   return r;
 }
 
+// Attribute values beyond this are model errors; the cap keeps all window arithmetic far from overflow.
+constexpr int64_t kMaxAttr = int64_t{1} << 32;
+
 // An INTS attribute with one entry per spatial axis (or `def` everywhere when absent).
 std::vector<int64_t> axis_ints(const KernelContext& ctx, const char* name, size_t n, int64_t def, int64_t min) {
   std::vector<int64_t> v = ctx.attrs().get_ints(name, std::vector<int64_t>(n, def));
   ctx.require(v.size() == n, std::string(name) + " has " + std::to_string(v.size()) + " entries, expected " +
                                  std::to_string(n));
   for (int64_t x : v)
-    ctx.require(x >= min, std::string(name) + " value " + std::to_string(x) + " must be >= " + std::to_string(min));
+    ctx.require(x >= min && x <= kMaxAttr, std::string(name) + " value " + std::to_string(x) + " is out of range [" +
+                                               std::to_string(min) + ", 2^32]");
   return v;
 }
 
@@ -87,27 +92,31 @@ struct Tap {
   int64_t index = 0;
 };
 
+int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+// The kernel indices k in [0, kernel) whose positions start + k * dilation fall in [lo, hi].
+// Computed, not scanned, so a huge kernel_shape costs nothing beyond the positions it covers.
+std::pair<int64_t, int64_t> kernel_range(const PoolGeometry& g, size_t i, int64_t o, int64_t lo, int64_t hi) {
+  const int64_t start = o * g.strides[i] - g.pad_begin[i], d = g.dilations[i];
+  const int64_t k_lo = std::max<int64_t>(0, -floor_div(start - lo, d));  // ceil((lo - start) / d)
+  const int64_t k_hi = std::min<int64_t>(g.kernel[i] - 1, floor_div(hi - start, d));
+  return {k_lo, k_hi};
+}
+
 // Per-axis window of output coordinate o: the in-range input positions.
 std::vector<int64_t> window_positions(const PoolGeometry& g, size_t i, int64_t o) {
   std::vector<int64_t> pos;
+  auto [k_lo, k_hi] = kernel_range(g, i, o, 0, g.in[i] - 1);
   const int64_t start = o * g.strides[i] - g.pad_begin[i];
-  for (int64_t k = 0; k < g.kernel[i]; ++k) {
-    int64_t p = start + k * g.dilations[i];
-    if (p >= 0 && p < g.in[i]) pos.push_back(p);
-  }
+  for (int64_t k = k_lo; k <= k_hi; ++k) pos.push_back(start + k * g.dilations[i]);
   return pos;
 }
 
 // How many window elements of output coordinate o lie in the padded input [-pad_begin, in + pad_end);
 // count_include_pad divides by this (windows running past the padding in ceil mode are cut off).
-int64_t padded_window_size(const PoolGeometry& g, size_t i, int64_t o) {
-  int64_t count = 0;
-  const int64_t start = o * g.strides[i] - g.pad_begin[i];
-  for (int64_t k = 0; k < g.kernel[i]; ++k) {
-    int64_t p = start + k * g.dilations[i];
-    count += p >= -g.pad_begin[i] && p < g.in[i] + g.pad_end[i];
-  }
-  return count;
+double padded_window_size(const PoolGeometry& g, size_t i, int64_t o) {
+  auto [k_lo, k_hi] = kernel_range(g, i, o, -g.pad_begin[i], g.in[i] + g.pad_end[i] - 1);
+  return static_cast<double>(std::max<int64_t>(0, k_hi - k_lo + 1));
 }
 
 // The cartesian product of per-axis positions. index_strides give the Indices' layout.
@@ -154,21 +163,28 @@ bool is_nan(T v) {
 }
 
 // Visits every output position with its window taps; f(out_offset, taps, spatial out coordinate).
+// An empty input gives empty windows everywhere (and is not indexed at all).
 template <class F>
-void for_each_window(const PoolGeometry& g, const Shape& index_strides, F&& f) {
+void for_each_window(const PoolGeometry& g, bool input_empty, bool column_major, F&& f) {
   const size_t n = g.in.size();
   const int64_t out_sp = checked_numel(g.out, "pool output");
-  const Shape in_strides = strides_of(g.in);
+  const Shape in_strides = input_empty ? Shape(n, 0) : strides_of(g.in);
+  const Shape index_strides = input_empty ? Shape(n, 0) : column_major ? column_major_strides(g.in) : in_strides;
   std::vector<std::vector<int64_t>> axes(n);
   std::vector<int64_t> coord(n);
   for (int64_t op = 0; op < out_sp; ++op) {
     int64_t rest = op;
+    bool empty = input_empty;
     for (size_t i = n; i-- > 0;) {
       coord[i] = rest % g.out[i];
       rest /= g.out[i];
-      axes[i] = window_positions(g, i, coord[i]);
+      auto [k_lo, k_hi] = kernel_range(g, i, coord[i], 0, g.in[i] - 1);
+      empty |= k_hi < k_lo;
     }
-    f(op, combine(axes, in_strides, index_strides), coord);
+    // Positions are only listed when every axis has some, so their product is bounded by the input.
+    if (!empty)
+      for (size_t i = 0; i < n; ++i) axes[i] = window_positions(g, i, coord[i]);
+    f(op, empty ? std::vector<Tap>{} : combine(axes, in_strides, index_strides), coord);
   }
 }
 
@@ -179,9 +195,9 @@ void run_maxpool(const Tensor& X, const PoolGeometry& g, bool column_major, Tens
   T* y = Y.data<T>();
   int64_t* ind = I ? I->data<int64_t>() : nullptr;
   const int64_t planes = checked_mul(X.dim(0), X.dim(1), "pool batch x channels");
-  const int64_t in_sp = checked_numel(g.in, "pool input"), out_sp = checked_numel(g.out, "pool output");
-  const Shape index_strides = column_major ? column_major_strides(g.in) : strides_of(g.in);
-  for_each_window(g, index_strides, [&](int64_t op, const std::vector<Tap>& taps, const std::vector<int64_t>&) {
+  const int64_t in_sp = X.numel() == 0 ? 0 : checked_numel(g.in, "pool input");
+  const int64_t out_sp = checked_numel(g.out, "pool output");
+  for_each_window(g, X.numel() == 0, column_major, [&](int64_t op, const std::vector<Tap>& taps, const std::vector<int64_t>&) {
     for (int64_t p = 0; p < planes; ++p) {
       // NaN wins (as numpy's max); ties keep the first element in row-major window order.
       C best = std::numeric_limits<C>::lowest();
@@ -204,9 +220,10 @@ void run_avgpool(const Tensor& X, const PoolGeometry& g, bool count_include_pad,
   const T* x = X.data<T>();
   T* y = Y.data<T>();
   const int64_t planes = checked_mul(X.dim(0), X.dim(1), "pool batch x channels");
-  const int64_t in_sp = checked_numel(g.in, "pool input"), out_sp = checked_numel(g.out, "pool output");
-  for_each_window(g, strides_of(g.in), [&](int64_t op, const std::vector<Tap>& taps, const std::vector<int64_t>& coord) {
-    int64_t count = static_cast<int64_t>(taps.size());
+  const int64_t in_sp = X.numel() == 0 ? 0 : checked_numel(g.in, "pool input");
+  const int64_t out_sp = checked_numel(g.out, "pool output");
+  for_each_window(g, X.numel() == 0, false, [&](int64_t op, const std::vector<Tap>& taps, const std::vector<int64_t>& coord) {
+    double count = static_cast<double>(taps.size());
     if (count_include_pad) {
       count = 1;
       for (size_t i = 0; i < coord.size(); ++i) count *= padded_window_size(g, i, coord[i]);
@@ -215,7 +232,7 @@ void run_avgpool(const Tensor& X, const PoolGeometry& g, bool count_include_pad,
       double sum = 0;
       for (const Tap& t : taps) sum += static_cast<double>(static_cast<compute_t<T>>(x[p * in_sp + t.in]));
       // An empty window (only possible with huge pads or ceil_mode) gives 0/0 = NaN, as in numpy.
-      y[p * out_sp + op] = convert_scalar<T>(sum / static_cast<double>(count));
+      y[p * out_sp + op] = convert_scalar<T>(sum / count);
     }
   });
 }
@@ -271,9 +288,10 @@ Tensors ref_MaxPool(const KernelContext& ctx) {
   Tensor Y(X.dtype(), pooled_shape(X.shape(), g.out));
   Tensor I;
   if (wants_output(ctx, 1)) I = Tensor(DType::Int64, Y.shape());
-  visit_numeric(ctx, X.dtype(), [&](auto tag) {
-    run_maxpool<typename decltype(tag)::type>(X, g, order == 1, Y, I.empty() ? nullptr : &I);
-  });
+  if (Y.numel() > 0)
+    visit_numeric(ctx, X.dtype(), [&](auto tag) {
+        run_maxpool<typename decltype(tag)::type>(X, g, order == 1, Y, I.empty() ? nullptr : &I);
+    });
   return with_outputs(ctx, std::move(Y), std::move(I));
 }
 
@@ -282,9 +300,10 @@ Tensors ref_AveragePool(const KernelContext& ctx) {
   PoolGeometry g = pool_geometry(ctx, X.shape());
   const bool count_include_pad = ctx.attrs().get_int("count_include_pad", 0) != 0;
   Tensor Y(X.dtype(), pooled_shape(X.shape(), g.out));
-  visit_numeric(ctx, X.dtype(), [&](auto tag) {
-    run_avgpool<typename decltype(tag)::type>(X, g, count_include_pad, Y);
-  });
+  if (Y.numel() > 0)
+    visit_numeric(ctx, X.dtype(), [&](auto tag) {
+      run_avgpool<typename decltype(tag)::type>(X, g, count_include_pad, Y);
+    });
   return with_outputs(ctx, std::move(Y));
 }
 

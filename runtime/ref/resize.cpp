@@ -3,6 +3,7 @@
 // weighted input indices (nearest: 1, linear: 2, cubic: 4). An output element is the tensor
 // product of its axes' weights, i.e. N-linear / N-cubic interpolation over all axes.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -40,11 +41,12 @@ struct Weight {
   double w;
 };
 
-// Per output coordinate of one axis: its weighted input indices, or `outside` (tf_crop_and_resize
-// coordinates beyond the input take extrapolation_value).
-struct AxisPlan {
-  std::vector<std::vector<Weight>> taps;
-  std::vector<char> outside;
+// One output coordinate of one axis: up to four weighted input indices, or `outside`
+// (tf_crop_and_resize coordinates beyond the input take extrapolation_value).
+struct AxisTaps {
+  std::array<Weight, 4> w{};
+  int count = 0;
+  bool outside = false;
 };
 
 Params read_params(const KernelContext& ctx) {
@@ -182,52 +184,62 @@ double cubic_weight(double a, double t) {
   return 0;
 }
 
-std::vector<Weight> interpolation_taps(const Params& p, const Axis& ax, double x) {
+AxisTaps interpolation_taps(const Params& p, const Axis& ax, double x) {
   // Beyond this range every tap is clamped to the edge anyway (or excluded); clamping x keeps
   // the integer conversions below defined for absurd scales.
   x = std::clamp(x, -4.0, static_cast<double>(ax.in) + 3.0);
-  if (p.mode == Mode::Nearest) return {{nearest_index(p, ax, x), 1.0}};
+  AxisTaps t;
+  if (p.mode == Mode::Nearest) {
+    t.w[0] = {nearest_index(p, ax, x), 1.0};
+    t.count = 1;
+    return t;
+  }
   const int64_t i0 = static_cast<int64_t>(std::floor(x));
-  const double t = x - static_cast<double>(i0);
-  if (p.mode == Mode::Linear) return {{i0, 1 - t}, {i0 + 1, t}};
+  const double f = x - static_cast<double>(i0);
+  if (p.mode == Mode::Linear) {
+    t.w = {Weight{i0, 1 - f}, Weight{i0 + 1, f}};
+    t.count = 2;
+    return t;
+  }
   const double a = p.cubic_a;
-  return {{i0 - 1, cubic_weight(a, 1 + t)}, {i0, cubic_weight(a, t)}, {i0 + 1, cubic_weight(a, 1 - t)},
-          {i0 + 2, cubic_weight(a, 2 - t)}};
+  t.w = {Weight{i0 - 1, cubic_weight(a, 1 + f)}, Weight{i0, cubic_weight(a, f)}, Weight{i0 + 1, cubic_weight(a, 1 - f)},
+         Weight{i0 + 2, cubic_weight(a, 2 - f)}};
+  t.count = 4;
+  return t;
 }
 
 // Out-of-range taps read the edge element, unless exclude_outside drops them and renormalises.
-std::vector<Weight> finish_taps(const Params& p, const Axis& ax, std::vector<Weight> taps) {
+void finish_taps(const Params& p, const Axis& ax, AxisTaps& t) {
   if (p.exclude_outside && p.mode != Mode::Nearest) {
     double sum = 0;
-    for (Weight& w : taps) {
-      if (w.index < 0 || w.index >= ax.in) w.w = 0;
-      sum += w.w;
+    for (int i = 0; i < t.count; ++i) {
+      if (t.w[i].index < 0 || t.w[i].index >= ax.in) t.w[i].w = 0;
+      sum += t.w[i].w;
     }
     if (sum != 0)
-      for (Weight& w : taps) w.w /= sum;
+      for (int i = 0; i < t.count; ++i) t.w[i].w /= sum;
   }
-  std::vector<Weight> kept;
-  for (Weight w : taps) {
-    if (w.w == 0) continue;  // skipping zero weights keeps 0 * inf from producing NaN
-    w.index = std::clamp<int64_t>(w.index, 0, ax.in - 1);
-    kept.push_back(w);
+  int kept = 0;
+  for (int i = 0; i < t.count; ++i) {
+    if (t.w[i].w == 0) continue;  // skipping zero weights keeps 0 * inf from producing NaN
+    t.w[kept] = {std::clamp<int64_t>(t.w[i].index, 0, ax.in - 1), t.w[i].w};
+    ++kept;
   }
-  return kept;
+  t.count = kept;
 }
 
-AxisPlan plan_axis(const Params& p, const Axis& ax) {
-  AxisPlan plan;
-  plan.taps.resize(static_cast<size_t>(ax.out));
-  plan.outside.assign(static_cast<size_t>(ax.out), 0);
-  for (int64_t o = 0; o < ax.out; ++o) {
-    const double x = original_coord(p, ax, static_cast<double>(o));
-    if (p.coord == CoordMode::TfCropAndResize && (x < 0 || x > static_cast<double>(ax.in - 1))) {
-      plan.outside[o] = 1;
-      continue;
-    }
-    plan.taps[o] = finish_taps(p, ax, interpolation_taps(p, ax, x));
+// The taps of output coordinate o on one axis. Computed per coordinate rather than tabulated,
+// so a long axis costs no memory beyond the output itself.
+AxisTaps axis_taps(const Params& p, const Axis& ax, int64_t o) {
+  const double x = original_coord(p, ax, static_cast<double>(o));
+  if (p.coord == CoordMode::TfCropAndResize && (x < 0 || x > static_cast<double>(ax.in - 1))) {
+    AxisTaps t;
+    t.outside = true;
+    return t;
   }
-  return plan;
+  AxisTaps t = interpolation_taps(p, ax, x);
+  finish_taps(p, ax, t);
+  return t;
 }
 
 template <class T>
@@ -235,40 +247,44 @@ double load(const T* x, int64_t i) {
   return static_cast<double>(static_cast<compute_t<T>>(x[i]));
 }
 
-// Sum over the tensor product of the taps of axes [axis, rank) at output coordinate `coord`.
+// Sum over the tensor product of the taps of axes [axis, rank).
 template <class T>
-double blend(const T* x, const std::vector<AxisPlan>& plans, const std::vector<int64_t>& coord,
-             const Shape& strides, size_t axis, int64_t offset) {
-  if (axis == plans.size()) return load(x, offset);
+double blend(const T* x, const std::vector<AxisTaps>& taps, const Shape& strides, size_t axis, int64_t offset) {
+  if (axis == taps.size()) return load(x, offset);
   double sum = 0;
-  for (const Weight& w : plans[axis].taps[coord[axis]])
-    sum += w.w * blend(x, plans, coord, strides, axis + 1, offset + w.index * strides[axis]);
+  for (int i = 0; i < taps[axis].count; ++i) {
+    const Weight& w = taps[axis].w[i];
+    sum += w.w * blend(x, taps, strides, axis + 1, offset + w.index * strides[axis]);
+  }
   return sum;
 }
 
 template <class T>
-void run_resize(const Tensor& X, const std::vector<AxisPlan>& plans, const Params& p, Tensor& Y) {
+void run_resize(const Tensor& X, const std::vector<Axis>& axes, const Params& p, Tensor& Y) {
   const T* x = X.data<T>();
   T* y = Y.data<T>();
   const Shape strides = strides_of(X.shape());
-  const Shape& out = Y.shape();
-  const size_t rank = out.size();
+  const size_t rank = axes.size();
   std::vector<int64_t> coord(rank, 0);
+  std::vector<AxisTaps> taps(rank);
+  for (size_t i = 0; i < rank; ++i) taps[i] = axis_taps(p, axes[i], 0);
   for (int64_t flat = 0; flat < Y.numel(); ++flat) {
     bool outside = false;
-    for (size_t i = 0; i < rank; ++i) outside |= plans[i].outside[coord[i]] != 0;
+    for (const AxisTaps& t : taps) outside |= t.outside;
     if (outside) {
       y[flat] = convert_scalar<T>(p.extrapolation);
     } else if (p.mode == Mode::Nearest) {
       int64_t offset = 0;  // copy, not through double, so int64 values stay exact
-      for (size_t i = 0; i < rank; ++i) offset += plans[i].taps[coord[i]][0].index * strides[i];
+      for (size_t i = 0; i < rank; ++i) offset += taps[i].w[0].index * strides[i];
       y[flat] = x[offset];
     } else {
-      y[flat] = convert_scalar<T>(blend(x, plans, coord, strides, 0, 0));
+      y[flat] = convert_scalar<T>(blend(x, taps, strides, 0, 0));
     }
-    for (size_t i = rank; i-- > 0;) {  // advance the row-major output coordinate
-      if (++coord[i] < out[i]) break;
-      coord[i] = 0;
+    // Advance the row-major output coordinate, recomputing the taps of every axis that moved.
+    for (size_t i = rank; i-- > 0;) {
+      coord[i] = coord[i] + 1 < axes[i].out ? coord[i] + 1 : 0;
+      taps[i] = axis_taps(p, axes[i], coord[i]);
+      if (coord[i] != 0) break;
     }
   }
 }
@@ -281,12 +297,9 @@ Tensors ref_Resize(const KernelContext& ctx) {
   const std::vector<Axis> axes = resolve_axes(ctx, X.shape(), p);
   Shape out_shape;
   for (const Axis& ax : axes) out_shape.push_back(ax.out);
-  Tensor Y(X.dtype(), out_shape);  // checks the element count before any per-axis planning
-  if (Y.numel() > 0) {
-    std::vector<AxisPlan> plans;
-    for (const Axis& ax : axes) plans.push_back(plan_axis(p, ax));
-    visit_numeric(ctx, X.dtype(), [&](auto tag) { run_resize<typename decltype(tag)::type>(X, plans, p, Y); });
-  }
+  Tensor Y(X.dtype(), out_shape);
+  if (Y.numel() > 0)
+    visit_numeric(ctx, X.dtype(), [&](auto tag) { run_resize<typename decltype(tag)::type>(X, axes, p, Y); });
   Tensors outs(std::max<size_t>(1, ctx.num_outputs()));
   outs[0] = std::move(Y);
   return outs;

@@ -22,7 +22,10 @@ if [ ! -d "$WORK/node_modules/onnxruntime-node" ]; then
   echo "installing onnxruntime-node@$ORT_VERSION into $WORK"
   npm install --ignore-scripts --no-audit --no-fund --prefix "$WORK" \
       "onnxruntime-node@$ORT_VERSION" >"$WORK/npm.log" 2>&1 \
-    || { cat "$WORK/npm.log" >&2; echo "compare_with_ort: npm install failed" >&2; exit 1; }
+    || { tail -n 5 "$WORK/npm.log" >&2
+         # No registry access (or a TLS proxy this machine does not trust): ctest reports the
+         # test as skipped (exit 77), not passed.
+         echo "SKIPPED: compare_with_ort: onnxruntime-node could not be installed from npm" >&2; exit 77; }
 fi
 
 $PY "$HERE/export_models.py" "$WORK/models" || { echo "compare_with_ort: export failed" >&2; exit 1; }
