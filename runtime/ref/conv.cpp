@@ -91,12 +91,15 @@ Geometry conv_geometry(const KernelContext& ctx, const Shape& x, const Shape& w)
     int64_t ek = effective_kernel(ctx, g, i), s = g.strides[i];
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
       g.out[i] = g.in[i] / s + (g.in[i] % s != 0);
-      int64_t total = std::max<int64_t>(0, add_or_fail(ctx, mul_or_fail(ctx, std::max<int64_t>(g.out[i] - 1, 0), s), ek) - g.in[i]);
-      g.pad_begin[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;  // the odd pixel goes at the end for UPPER
+      int64_t span = add_or_fail(ctx, mul_or_fail(ctx, std::max<int64_t>(g.out[i] - 1, 0), s), ek);
+      int64_t total = std::max<int64_t>(0, span - g.in[i]);
+      // The odd pixel of padding goes at the end for SAME_UPPER, at the start for SAME_LOWER.
+      g.pad_begin[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
     } else {
       int64_t padded = add_or_fail(ctx, g.in[i], add_or_fail(ctx, pads[i], pads[i + n]));
-      ctx.require(padded >= ek, "the kernel (effective size " + std::to_string(ek) + ") is larger than the padded input (" +
-                                    std::to_string(padded) + ") on spatial axis " + std::to_string(i));
+      ctx.require(padded >= ek, "the kernel (effective size " + std::to_string(ek) +
+                                    ") is larger than the padded input (" + std::to_string(padded) +
+                                    ") on spatial axis " + std::to_string(i));
       g.out[i] = (padded - ek) / s + 1;
       g.pad_begin[i] = pads[i];
     }
@@ -234,8 +237,8 @@ Tensors conv_impl(const KernelContext& ctx, bool transposed) {
   const Tensor& X = ctx.in(0);
   const Tensor& W = ctx.in(1);
   const Tensor* B = ctx.has_input(2) ? &ctx.in(2) : nullptr;
-  ctx.require(W.dtype() == X.dtype(), "weight type " + std::string(dtype_name(W.dtype())) + " differs from input type " +
-                                          dtype_name(X.dtype()));
+  ctx.require(W.dtype() == X.dtype(), "weight type " + std::string(dtype_name(W.dtype())) +
+                                          " differs from input type " + dtype_name(X.dtype()));
   ctx.require(!B || B->dtype() == X.dtype(), "bias type differs from input type");
   Geometry g = transposed ? transpose_geometry(ctx, X.shape(), W.shape()) : conv_geometry(ctx, X.shape(), W.shape());
 

@@ -78,8 +78,9 @@ PoolGeometry pool_geometry(const KernelContext& ctx, const Shape& x) {
       g.pad_begin[i] = pads[i];
       g.pad_end[i] = pads[i + n];
       int64_t padded = add_or_fail(ctx, g.in[i], add_or_fail(ctx, pads[i], pads[i + n]));
-      ctx.require(padded >= ek, "the kernel (effective size " + std::to_string(ek) + ") is larger than the padded input (" +
-                                    std::to_string(padded) + ") on spatial axis " + std::to_string(i));
+      ctx.require(padded >= ek, "the kernel (effective size " + std::to_string(ek) +
+                                    ") is larger than the padded input (" + std::to_string(padded) +
+                                    ") on spatial axis " + std::to_string(i));
       g.out[i] = (padded - ek) / s + (ceil_mode && (padded - ek) % s != 0) + 1;
     }
   }
@@ -197,7 +198,7 @@ void run_maxpool(const Tensor& X, const PoolGeometry& g, bool column_major, Tens
   const int64_t planes = checked_mul(X.dim(0), X.dim(1), "pool batch x channels");
   const int64_t in_sp = X.numel() == 0 ? 0 : checked_numel(g.in, "pool input");
   const int64_t out_sp = checked_numel(g.out, "pool output");
-  for_each_window(g, X.numel() == 0, column_major, [&](int64_t op, const std::vector<Tap>& taps, const std::vector<int64_t>&) {
+  auto visit = [&](int64_t op, const std::vector<Tap>& taps, const std::vector<int64_t>&) {
     for (int64_t p = 0; p < planes; ++p) {
       // NaN wins (as numpy's max); ties keep the first element in row-major window order.
       C best = std::numeric_limits<C>::lowest();
@@ -212,7 +213,8 @@ void run_maxpool(const Tensor& X, const PoolGeometry& g, bool column_major, Tens
       y[p * out_sp + op] = static_cast<T>(best);
       if (ind) ind[p * out_sp + op] = best_index < 0 ? -1 : p * in_sp + best_index;
     }
-  });
+  };
+  for_each_window(g, X.numel() == 0, column_major, visit);
 }
 
 template <class T>
@@ -222,7 +224,7 @@ void run_avgpool(const Tensor& X, const PoolGeometry& g, bool count_include_pad,
   const int64_t planes = checked_mul(X.dim(0), X.dim(1), "pool batch x channels");
   const int64_t in_sp = X.numel() == 0 ? 0 : checked_numel(g.in, "pool input");
   const int64_t out_sp = checked_numel(g.out, "pool output");
-  for_each_window(g, X.numel() == 0, false, [&](int64_t op, const std::vector<Tap>& taps, const std::vector<int64_t>& coord) {
+  auto visit = [&](int64_t op, const std::vector<Tap>& taps, const std::vector<int64_t>& coord) {
     double count = static_cast<double>(taps.size());
     if (count_include_pad) {
       count = 1;
@@ -231,10 +233,12 @@ void run_avgpool(const Tensor& X, const PoolGeometry& g, bool count_include_pad,
     for (int64_t p = 0; p < planes; ++p) {
       double sum = 0;
       for (const Tap& t : taps) sum += static_cast<double>(static_cast<compute_t<T>>(x[p * in_sp + t.in]));
-      // An empty window (only possible with huge pads or ceil_mode) gives 0/0 = NaN, as in numpy.
+      // A window wholly in the padding (huge pads or ceil_mode) gives 0/0 = NaN without
+      // count_include_pad, as numpy's mean of nothing does.
       y[p * out_sp + op] = convert_scalar<T>(sum / count);
     }
-  });
+  };
+  for_each_window(g, X.numel() == 0, false, visit);
 }
 
 // Global pooling: reduces all spatial axes of [N, C, D1..Dn] to [N, C, 1..1].

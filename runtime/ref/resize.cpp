@@ -15,8 +15,8 @@ namespace {
 
 enum class Mode { Nearest, Linear, Cubic };
 enum class CoordMode { HalfPixel, PytorchHalfPixel, AlignCorners, Asymmetric, TfHalfPixelForNN, TfCropAndResize };
-// Opset10 is Resize-10's nearest rule: floor when upsampling, ceil when downsampling (as ONNX
-// Runtime, and the opset-10 tests, define it).
+// Opset10 is Resize-10's nearest rule, which that opset's doc leaves open: floor when upsampling
+// (as Upsample), ceil when downsampling (as ONNX Runtime does).
 enum class Rounding { RoundPreferFloor, RoundPreferCeil, Floor, Ceil, Opset10 };
 
 struct Params {
@@ -134,11 +134,12 @@ std::vector<Axis> resolve_axes(const KernelContext& ctx, const Shape& in, const 
   if (p.coord == CoordMode::TfCropAndResize && ctx.has_input(1) && ctx.in(1).numel() > 0) {
     const Tensor& roi = ctx.in(1);
     ctx.require(is_float(roi.dtype()), "roi must be a float tensor");
-    ctx.require(roi.numel() == static_cast<int64_t>(2 * rank), "roi has " + std::to_string(roi.numel()) +
-                                                                   " entries, expected 2 x rank = " + std::to_string(2 * rank));
+    ctx.require(roi.numel() == static_cast<int64_t>(2 * rank),
+                "roi has " + std::to_string(roi.numel()) + " entries, expected 2 x rank = " + std::to_string(2 * rank));
     for (size_t i = 0; i < rank; ++i) {
       axes[i].roi_start = roi.at_double(static_cast<int64_t>(i));
       axes[i].roi_end = roi.at_double(static_cast<int64_t>(i + rank));
+      ctx.require(std::isfinite(axes[i].roi_start) && std::isfinite(axes[i].roi_end), "roi values must be finite");
     }
   }
   return axes;
