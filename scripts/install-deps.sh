@@ -9,13 +9,16 @@ packages=(
   libhalide14-0-dev llvm-14-dev                          # CPU code generation (Halide 14 on LLVM 14)
   libpng-dev libjpeg-dev zlib1g-dev                      # HalideConfig.cmake requires PNG, JPEG and ZLIB
   libvulkan-dev glslc libshaderc-dev mesa-vulkan-drivers # Vulkan backend (lavapipe runs it on the CPU)
-  catch2 libcli11-dev graphviz
+  catch2 libcli11-dev
   libonnx-testdata                                       # the official ONNX backend tests
   python3-onnx python3-numpy                             # test-data inspection
 )
 if [[ "${NNC_WITH_MODELS:-0}" == 1 ]]; then
   # Exporting real models with PyTorch and comparing against ONNX Runtime (from npm).
-  packages+=(python3-torch python3-torchvision libopenblas0-pthread nodejs npm)
+  packages+=(python3-torch python3-torchvision libopenblas0-pthread)
+  # A machine may already have Node.js and npm from elsewhere (NodeSource's nodejs ships
+  # npm and conflicts with Debian's npm package): only install Debian's when npm is absent.
+  command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 
 missing=()
