@@ -101,7 +101,10 @@ std::unique_ptr<Graph> Builder::finish() {
   // types every value; the builder itself stays free of per-op shape rules.
   onnx::ModelProto m = export_onnx_model(*g_);
   try {
-    onnx::shape_inference::InferShapes(m);  // types the graph outputs before the checker sees them
+    // Types the graph outputs before the checker sees them; data propagation follows shape
+    // computations (Shape -> Gather -> Concat -> Reshape) to static output shapes.
+    onnx::ShapeInferenceOptions options(false, 0, true);
+    onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), options);
   } catch (const std::exception& e) {
     throw Error(std::string("builder: ONNX shape inference: ") + e.what());
   }

@@ -39,6 +39,9 @@ class Builder {
   Value* flatten(Value* x, int64_t axis = 1);
   Value* softmax(Value* x, int64_t axis = -1);
 
+  // The graph being built, for what the helpers above don't cover (multi-output nodes).
+  Graph& graph() { return *g_; }
+
   // Validates with ONNX's checker, infers every value's dtype and shape, and returns the graph.
   std::unique_ptr<Graph> finish();
 

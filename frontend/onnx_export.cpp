@@ -7,6 +7,7 @@
 
 #include "frontend/onnx.h"
 #include "frontend/onnx_attributes.h"
+#include "frontend/onnx_functions.h"
 #include "ir/error.h"
 
 namespace nnc {
@@ -36,6 +37,7 @@ onnx::ModelProto export_onnx_model(const Graph& g) {
   op->set_domain("");
   op->set_version(g.opset);
   std::set<std::string> extra_domains;
+  NncFunctionWriter nnc_functions(g.opset);
   auto* gp = m.mutable_graph();
   gp->set_name(g.name);
   for (const Value* v : g.inputs) fill_value_info(gp->add_input(), *v);
@@ -43,19 +45,25 @@ onnx::ModelProto export_onnx_model(const Graph& g) {
   for (const Node* n : g.topological_order()) {
     auto* np = gp->add_node();
     np->set_name(n->name);
-    np->set_op_type(n->op_type);
-    if (!n->domain.empty()) {
-      np->set_domain(n->domain);
+    if (n->domain == kNncDomain && n->op != OpKind::Unsupported) {
+      nnc_functions.write_call(*n, *np);  // a call of a model-local function of standard ops
       extra_domains.insert(n->domain);
+    } else {
+      np->set_op_type(n->op_type);
+      if (!n->domain.empty()) {
+        np->set_domain(n->domain);
+        extra_domains.insert(n->domain);
+      }
+      for (const Value* in : n->inputs) np->add_input(in ? in->name : "");
+      for (const auto& [name, value] : n->attrs.all()) *np->add_attribute() = attribute_to_proto(name, value);
     }
-    for (const Value* in : n->inputs) np->add_input(in ? in->name : "");
     for (const Value* out : n->outputs) np->add_output(out ? out->name : "");
-    for (const auto& [name, value] : n->attrs.all()) *np->add_attribute() = attribute_to_proto(name, value);
     for (const Value* out : n->outputs)
       if (out && out->dtype != DType::Undefined && !std::count(g.outputs.begin(), g.outputs.end(), out))
         fill_value_info(gp->add_value_info(), *out);
   }
   for (const Value* v : g.outputs) fill_value_info(gp->add_output(), *v);
+  nnc_functions.append_functions(m);
   for (const auto& d : extra_domains) {
     auto* o = m.add_opset_import();
     o->set_domain(d);

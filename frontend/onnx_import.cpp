@@ -12,6 +12,7 @@
 
 #include "frontend/onnx.h"
 #include "frontend/onnx_attributes.h"
+#include "frontend/onnx_functions.h"
 #include "frontend/onnx_precheck.h"
 #include "ir/error.h"
 #include "ir/verifier.h"
@@ -112,10 +113,15 @@ class GraphBuilder {
       values_[out] = v;
       outs.push_back(v);
     }
-    Node* node = g_.add_unsupported_node(np.domain(), np.op_type(), ins, outs, name);
-    if (auto kind = find_op(np.domain(), np.op_type())) node->op = *kind;
+    // nnc's own ops come as calls of model-local functions (frontend/onnx_functions.h).
+    std::optional<OpKind> nnc_op = np.domain() == kNncDomain ? nnc_op_of_call(np.op_type()) : std::nullopt;
+    if (nnc_op) ins = nnc_call_inputs(np, ins);
+    Node* node = g_.add_unsupported_node(np.domain(), nnc_op ? op_name(*nnc_op) : np.op_type(), ins, outs, name);
+    if (nnc_op) node->op = *nnc_op;
+    else if (auto kind = find_op(np.domain(), np.op_type())) node->op = *kind;
     node->domain = np.domain() == "ai.onnx" ? "" : np.domain();
-    for (const auto& a : np.attribute()) node->attrs.set(a.name(), attribute_from_proto(a));
+    for (const auto& a : np.attribute())
+      if (!nnc_op || a.name() != kInputSlotsAttr) node->attrs.set(a.name(), attribute_from_proto(a));
     fill_schema_defaults(*node);
   }
 

@@ -1,5 +1,6 @@
 #include "ir/graph.h"
 
+#include <algorithm>
 #include <deque>
 #include <unordered_map>
 
@@ -142,6 +143,58 @@ void Graph::sort_topologically() {
   std::vector<std::unique_ptr<Node>> sorted(nodes_.size());
   for (auto& n : nodes_) sorted[pos[n.get()]] = std::move(n);
   nodes_ = std::move(sorted);
+}
+
+bool Graph::is_output(const Value* v) const {
+  return std::find(outputs.begin(), outputs.end(), v) != outputs.end();
+}
+
+void Graph::set_input(Node* n, size_t i, Value* v) {
+  if (n->inputs.size() <= i) n->inputs.resize(i + 1, nullptr);
+  if (Value* old = n->inputs[i]) {
+    auto it = std::find(old->users.begin(), old->users.end(), n);
+    if (it != old->users.end()) old->users.erase(it);
+  }
+  n->inputs[i] = v;
+  if (v) v->users.push_back(n);
+}
+
+bool Graph::replace_value(Value* from, Value* to) {
+  if (from == to) return true;
+  if (is_output(from)) {
+    bool is_input = std::find(inputs.begin(), inputs.end(), to) != inputs.end();
+    if (is_input || to->is_initializer() || is_output(to)) return false;
+    to->name = from->name;
+    from->name = unique_name(from->name + "_replaced");
+    std::replace(outputs.begin(), outputs.end(), from, to);
+  }
+  for (Node* u : std::vector<Node*>(from->users))
+    for (size_t i = 0; i < u->inputs.size(); ++i)
+      if (u->inputs[i] == from) set_input(u, i, to);
+  return true;
+}
+
+void Graph::remove_node(Node* n) {
+  for (size_t i = 0; i < n->inputs.size(); ++i) set_input(n, i, nullptr);
+  for (Value* out : n->outputs)
+    if (out && out->producer == n) out->producer = nullptr;
+  n->outputs.clear();
+  n->removed = true;
+  auto it = std::find_if(nodes_.begin(), nodes_.end(), [n](auto& p) { return p.get() == n; });
+  if (it == nodes_.end()) return;
+  removed_nodes_.push_back(std::move(*it));
+  nodes_.erase(it);
+}
+
+void Graph::collect_garbage() {
+  removed_nodes_.clear();
+  auto unused = [&](const Value* v) {
+    return !v->producer && v->users.empty() && !is_output(v) &&
+           std::find(inputs.begin(), inputs.end(), v) == inputs.end();
+  };
+  initializers.erase(std::remove_if(initializers.begin(), initializers.end(), unused), initializers.end());
+  values_.erase(std::remove_if(values_.begin(), values_.end(), [&](auto& v) { return unused(v.get()); }),
+                values_.end());
 }
 
 std::string Graph::unique_name(const std::string& base) {

@@ -50,6 +50,7 @@ class Node {
   std::vector<Value*> inputs;   // nullptr marks an omitted optional input
   std::vector<Value*> outputs;  // nullptr marks an omitted optional output
   Attributes attrs;
+  bool removed = false;  // set by Graph::remove_node; the object lives until collect_garbage()
 
   Value* input(size_t i) const { return i < inputs.size() ? inputs[i] : nullptr; }
   std::string label() const;  // "Conv 'conv1'" for error messages
@@ -89,7 +90,22 @@ class Graph {
 
   std::string unique_name(const std::string& base);
 
+  // ---- rewriting, for the passes ----
+  bool is_output(const Value* v) const;
+  void set_input(Node* n, size_t i, Value* v);  // rewires input i (nullptr omits it)
+  // Makes every user of `from`, and the graph outputs, use `to` instead. When `from` is a graph
+  // output, `to` takes its name so the model's interface stays the same; that is impossible
+  // (returns false, changes nothing) when `to` is a graph input, an initializer or an output.
+  bool replace_value(Value* from, Value* to);
+  // Detaches n from its inputs and outputs and marks it removed. Pointers to it stay valid
+  // until collect_garbage(), so a pass may remove nodes while walking a list of them.
+  void remove_node(Node* n);
+  // Frees removed nodes, and values that nothing produces or uses and that are not graph
+  // inputs or outputs (unused initializers included).
+  void collect_garbage();
+
  private:
+  std::vector<std::unique_ptr<Node>> removed_nodes_;
   std::vector<std::unique_ptr<Value>> values_;
   std::vector<std::unique_ptr<Node>> nodes_;
   int64_t name_counter_ = 0;

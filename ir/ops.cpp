@@ -4,6 +4,9 @@ namespace nnc {
 
 static const OpInfo kOps[] = {
 #define NNC_OP(E, N, D, C) {OpKind::E, N, D, OpCategory::C},
+#define NNC_UNARY(E, N, D, TY, OUT, A, AD, B, BD, BODY) {OpKind::E, N, D, OpCategory::Elementwise, A, AD, B, BD},
+#define NNC_ACTIVATION(E, N, D, TY, OUT, A, AD, B, BD, BODY) {OpKind::E, N, D, OpCategory::Activation, A, AD, B, BD},
+#define NNC_FUSED(E, N, BASE, ARITY) {OpKind::E, N, "nnc", OpCategory::Fused, "", 0, "", 0, OpKind::BASE, ARITY},
 #include "ir/ops.def"
     {OpKind::Unsupported, "Unsupported", "", OpCategory::Elementwise},
 };
@@ -13,8 +16,8 @@ const char* op_name(OpKind k) { return op_info(k).onnx_name; }
 int op_count() { return static_cast<int>(OpKind::Unsupported); }
 
 const char* category_name(OpCategory c) {
-  static const char* names[] = {"elementwise", "reduction", "linear", "conv", "pool",
-                                "normalization", "movement", "index", "source", "loss"};
+  static const char* names[] = {"elementwise", "activation", "reduction", "linear", "conv", "pool",
+                                "normalization", "movement", "index", "source", "loss", "fused"};
   return names[static_cast<int>(c)];
 }
 

@@ -6,7 +6,9 @@
 
 namespace nnc {
 
-enum class OpCategory { Elementwise, Reduction, Linear, Conv, Pool, Normalization, Movement, Index, Source, Loss };
+enum class OpCategory {
+  Elementwise, Activation, Reduction, Linear, Conv, Pool, Normalization, Movement, Index, Source, Loss, Fused
+};
 
 enum class OpKind : int {
 #define NNC_OP(E, N, D, C) E,
@@ -19,6 +21,14 @@ struct OpInfo {
   const char* onnx_name;
   const char* domain;  // "" = ONNX default domain
   OpCategory category;
+  // Element-wise unary ops: the names and defaults of their two float attributes ("" = none).
+  const char* attr_a = "";
+  double default_a = 0;
+  const char* attr_b = "";
+  double default_b = 0;
+  // Fused ops: the producer they extend and its input count (FusedConv -> Conv, 3).
+  OpKind fused_base = OpKind::Unsupported;
+  int fused_base_arity = 0;
 };
 
 const OpInfo& op_info(OpKind k);

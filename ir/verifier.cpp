@@ -2,6 +2,7 @@
 
 #include <onnx/defs/schema.h>
 
+#include <unordered_map>
 #include <unordered_set>
 
 #include "ir/error.h"
@@ -41,6 +42,12 @@ void verify_graph(const Graph& g) {
       if (!available.insert(v).second) throw Error("value '" + v->name + "' is defined twice");
     }
   }
+  // Use lists must match the nodes' inputs (passes rely on them).
+  std::unordered_map<const Value*, size_t> uses;
+  for (const auto& n : g.nodes())
+    for (const Value* v : n->inputs) if (v) ++uses[v];
+  for (const auto& [v, count] : uses)
+    if (v->users.size() != count) throw Error("value '" + v->name + "' has a stale use list");
   for (const Value* v : g.outputs)
     if (!available.count(v)) throw Error("graph output '" + v->name + "' is never produced");
   for (const Value* v : g.inputs)

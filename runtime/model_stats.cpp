@@ -23,7 +23,9 @@ double dim_or_one(const Value* v, int i) {
 double node_flops(const Node& n) {
   const Value* out = n.outputs.empty() ? nullptr : n.outputs[0];
   double out_elems = elements(out);
-  switch (n.op) {
+  const OpInfo& info = op_info(n.op);
+  OpKind op = info.category == OpCategory::Fused ? info.fused_base : n.op;  // epilogues are cheap
+  switch (op) {
     case OpKind::Conv: {  // 2 * output elements * (Cin/group * kernel area)
       double w = elements(n.input(1));
       double cout = dim_or_one(n.input(1), 0);
@@ -39,13 +41,13 @@ double node_flops(const Node& n) {
     case OpKind::MatMul: {  // 2 * M * N * K = 2 * output elements * K
       const Value* a = n.input(0);
       if (!a || !a->dims || a->dims->empty() || out_elems < 0) return -1;
-      bool ta = n.op == OpKind::Gemm && n.attrs.get_int("transA", 0);
+      bool ta = op == OpKind::Gemm && n.attrs.get_int("transA", 0);
       double k = ta ? dim_or_one(a, 0) : dim_or_one(a, static_cast<int>(a->dims->size()) - 1);
       return 2.0 * out_elems * k;
     }
     default: {
-      OpCategory c = op_info(n.op).category;
-      if (c == OpCategory::Elementwise || c == OpCategory::Normalization || c == OpCategory::Pool ||
+      OpCategory c = info.category;
+      if (c == OpCategory::Elementwise || c == OpCategory::Activation || c == OpCategory::Normalization || c == OpCategory::Pool ||
           c == OpCategory::Reduction) {
         double in = elements(n.input(0));
         return in < 0 ? -1 : in;

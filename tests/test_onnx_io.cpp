@@ -10,7 +10,7 @@
 #include "ir/error.h"
 #include "ir/printer.h"
 #include "runtime/interpreter.h"
-#include "tools/tensor_io.h"
+#include "runtime/tensor_io.h"
 
 using namespace nnc;
 namespace fs = std::filesystem;

@@ -6,7 +6,7 @@
 #include "frontend/onnx.h"
 #include "runtime/interpreter.h"
 #include "tools/commands.h"
-#include "tools/tensor_io.h"
+#include "runtime/tensor_io.h"
 
 namespace nnc::cli {
 
@@ -39,12 +39,7 @@ TensorMap gather_inputs(const Graph& g, const RunOpts& o) {
       feeds[g.inputs[positional++]->name] = read_tensor_file(arg);
     }
   }
-  std::map<std::string, int64_t> dim_values;
-  for (const std::string& d : o.dims) {
-    auto eq = d.find('=');
-    if (eq == std::string::npos) throw Error("--dim expects NAME=SIZE, got '" + d + "'", ErrorKind::Runtime);
-    dim_values[d.substr(0, eq)] = std::stoll(d.substr(eq + 1));
-  }
+  std::map<std::string, int64_t> dim_values = parse_dim_values(o.dims);
   for (size_t i = 0; i < g.inputs.size(); ++i) {
     const Value* v = g.inputs[i];
     if (feeds.count(v->name)) continue;

@@ -15,6 +15,7 @@ using CommandFn = std::function<int()>;
 CommandFn add_info_command(CLI::App& app);
 CommandFn add_check_command(CLI::App& app);
 CommandFn add_run_command(CLI::App& app);
+CommandFn add_optimize_command(CLI::App& app);
 
 // Shared by the subcommands: the backends this build offers.
 inline const std::vector<std::string> kBackends = {"reference"};

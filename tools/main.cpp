@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   };
   add(add_info_command);
   add(add_check_command);
+  add(add_optimize_command);
   add(add_run_command);
   try {
     app.parse(argc, argv);

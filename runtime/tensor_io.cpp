@@ -1,4 +1,4 @@
-#include "tools/tensor_io.h"
+#include "runtime/tensor_io.h"
 
 #include <algorithm>
 #include <fstream>
@@ -100,6 +100,19 @@ Tensor random_input(const Value& v, uint64_t seed, const std::map<std::string, i
     else t.set_double(i, small(rng));
   }
   return t;
+}
+
+std::map<std::string, int64_t> parse_dim_values(const std::vector<std::string>& specs) {
+  std::map<std::string, int64_t> dims;
+  for (const std::string& d : specs) {
+    auto eq = d.find('=');
+    char* end = nullptr;
+    long long size = eq == std::string::npos ? -1 : std::strtoll(d.c_str() + eq + 1, &end, 10);
+    if (eq == std::string::npos || eq == 0 || size < 0 || !end || *end)
+      throw Error("--dim expects NAME=SIZE with SIZE >= 0, got '" + d + "'", ErrorKind::Runtime);
+    dims[d.substr(0, eq)] = size;
+  }
+  return dims;
 }
 
 std::string summarize(const Tensor& t, int first_values) {
