@@ -5,6 +5,7 @@
 
 #include <limits>
 #include <map>
+#include <numeric>
 #include <set>
 #include <utility>
 
@@ -220,8 +221,16 @@ void NncFunctionWriter::write_call(const Node& n, onnx::NodeProto& np) {
   std::string name = info.onnx_name;
   if (info.category == OpCategory::Fused) {
     if (slots.empty() || slots.back() > info.fused_base_arity + 1) fail("unexpected inputs");
+    // One function per set of input slots: "_Add" marks the residual input; the slot list
+    // is spelled out when some base input is omitted.
+    const int64_t arity = info.fused_base_arity;
+    bool residual = n.input(arity) != nullptr, slope = n.input(arity + 1) != nullptr;
+    std::vector<int64_t> usual(arity);
+    std::iota(usual.begin(), usual.end(), 0);
+    if (residual) usual.push_back(arity), name += "_Add";
+    if (slope) usual.push_back(arity + 1);
     if (!act.empty()) name += "_" + act;
-    if (!contiguous) {
+    if (slots != usual) {
       name += "_s";
       for (int64_t s : slots) name += std::to_string(s);
     }
