@@ -28,6 +28,28 @@ expect "input of the wrong shape fails while running" 3 "$NNC" run "$DATA/test_r
 expect "check lists unsupported ops" 2 "$NNC" check "$DATA/test_gru_defaults/model.onnx"
 grep -q "unsupported op: GRU" "$WORK/out" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL GRU not listed"; }
 
+# nnc optimize: the example's BNs fold and its ReLUs fuse; files are never overwritten unasked.
+opt="$WORK/tiny_cnn.opt.onnx"
+rm -f "$opt"
+expect "optimize --verify the example" 0 "$NNC" optimize examples/models/tiny_cnn.onnx -o "$opt" --verify --dim N=2
+grep -Eq "^BatchNormalization +2 +0" "$WORK/out" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL BN count not 2 -> 0"; }
+expect "optimize refuses to overwrite" 3 "$NNC" optimize examples/models/tiny_cnn.onnx -o "$opt"
+grep -q "already exists" "$WORK/err" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL no 'already exists'"; }
+expect "optimize --force overwrites" 0 "$NNC" optimize examples/models/tiny_cnn.onnx -o "$opt" --force
+expect "optimize with an unknown pass is a usage error" 1 "$NNC" optimize examples/models/tiny_cnn.onnx -o "$WORK/x.onnx" --passes dce,no-such-pass
+expect "optimize --passes --print-after" 0 "$NNC" optimize examples/models/tiny_cnn.onnx -o "$WORK/p.onnx" --force --passes fold-batchnorm,fold-constants,dce --print-after fold-constants
+grep -q "; IR after fold-constants" "$WORK/out" && ! grep -q "; IR after dce" "$WORK/out" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL --print-after"; }
+expect "the optimised example runs" 0 "$NNC" run "$opt" --seed 4 --save-outputs "$WORK/opt_out"
+expect "the original example runs" 0 "$NNC" run examples/models/tiny_cnn.onnx --seed 4 --save-outputs "$WORK/orig_out"
+if $PY - "$WORK/orig_out/output_0.pb" "$WORK/opt_out/output_0.pb" <<'PYEOF'; then passed=$((passed + 1)); echo "ok   optimised outputs match"; else failed=$((failed + 1)); echo "FAIL optimised outputs differ"; fi
+import sys
+import numpy as np
+from onnx import TensorProto, numpy_helper
+def load(p):
+    t = TensorProto(); t.ParseFromString(open(p, "rb").read()); return numpy_helper.to_array(t)
+np.testing.assert_allclose(load(sys.argv[2]), load(sys.argv[1]), rtol=1e-4, atol=1e-6)
+PYEOF
+
 for t in test_conv_with_strides_padding test_gemm_all_attributes test_maxpool_2d_pads test_layer_normalization_4d_axis0; do
   rm -rf "$WORK/$t"
   expect "run $t --save-outputs" 0 "$NNC" run "$DATA/$t/model.onnx" "$DATA/$t"/test_data_set_0/input_*.pb --save-outputs "$WORK/$t"

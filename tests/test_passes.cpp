@@ -298,7 +298,7 @@ std::unique_ptr<Graph> conv_bn_relu() {
 
 }  // namespace
 
-TEST_CASE("--verify names the pass that changed the results") {
+TEST_CASE("verifying numerics (nnc optimize --verify) names the pass that changed the results") {
   auto g = conv_bn_relu();
   PipelineOptions opts;
   opts.verify_numerics = true;

@@ -64,13 +64,19 @@ CommandFn add_optimize_command(CLI::App& app) {
   sub->add_option("-o,--output", o->output, "Output file (default: MODEL's name with .opt.onnx)");
   sub->add_option("-O", o->level, "Level: 0 none, 1 clean-ups, 2 standard ONNX rewrites, 3 fusions (default)")
       ->check(CLI::Range(0, 3));
-  sub->add_option("--passes", o->passes, "Run exactly these passes, in order (comma-separated)")->delimiter(',');
+  std::vector<std::string> names;
+  for (const PassEntry& p : all_passes()) names.push_back(p.name);
+  sub->add_option("--passes", o->passes, "Run exactly these passes, in order (comma-separated)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(names));
   sub->add_flag("--standard-only", o->standard_only, "Only rewrites that need no nnc-domain op");
   sub->add_flag("--verify", o->verify,
                 "Run the reference interpreter before and after every pass; stop at the first that changes results");
   sub->add_option("--seed", o->seed, "Seed of --verify's random inputs");
   sub->add_option("--dim", o->dims, "Size of a symbolic dimension for --verify, NAME=SIZE (default 1)");
-  sub->add_option("--print-after", o->print_after, "Print the IR after this pass (or 'all') when it changed it");
+  names.push_back("all");
+  sub->add_option("--print-after", o->print_after, "Print the IR after this pass (or 'all') when it changed it")
+      ->check(CLI::IsMember(names));
   sub->add_flag("--time-passes", o->time_passes, "Print the time each pass took");
   sub->add_option("--fold-budget-mb", o->fold_budget_mb, "Largest constant that folding may create (MB)")
       ->check(CLI::PositiveNumber);
