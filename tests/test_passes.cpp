@@ -337,3 +337,19 @@ TEST_CASE("default pipelines: -O0 is empty and --standard-only leaves out nnc-op
   CHECK(default_pipeline(3, true).size() < default_pipeline(3, false).size());
   CHECK_THROWS_WITH(find_pass("no-such-pass"), Catch::Contains("unknown pass 'no-such-pass'"));
 }
+
+TEST_CASE("every activation fuses into a Conv, and the fused op round-trips through ONNX") {
+  for (int i = 0; i < op_count(); ++i) {
+    OpKind act = static_cast<OpKind>(i);
+    if (op_info(act).category != OpCategory::Activation) continue;
+    INFO(op_name(act));
+    Builder b("conv_act", 11);
+    Value* x = b.input("x", DType::Float32, fixed({1, 2, 5, 5}));
+    b.output(b.op(act, {b.conv2d(x, 2, 3, 3, 1, 1, "conv")}), "y");
+    auto g = b.finish();
+    ReferenceOutputs before(*g, 5, {});
+    CHECK(run_passes(*g, {"fuse-epilogues"}).rfind("%y = nnc.FusedConv(", 0) == 0);
+    auto back = import_onnx_model(export_onnx_model(*g), "");
+    CHECK(before.compare(*back, 1e-5) == "");
+  }
+}
