@@ -9,24 +9,8 @@ set -u
 NNC=$(realpath "${1:?usage: compare_with_ort.sh NNC_BINARY WORK_DIR}")
 WORK=$(mkdir -p "${2:?usage: compare_with_ort.sh NNC_BINARY WORK_DIR}" && realpath "$2")
 HERE=$(cd "$(dirname "$0")" && pwd)
-PY=/usr/bin/python3
-ORT_VERSION=1.30.0
-
-if ! $PY -c 'import torch, torchvision, onnx, numpy' 2>/dev/null; then
-  echo "compare_with_ort: $PY cannot import torch, torchvision, onnx and numpy;" \
-       "install python3-torch python3-torchvision python3-onnx libopenblas0-pthread" >&2
-  exit 1
-fi
-
-if [ ! -d "$WORK/node_modules/onnxruntime-node" ]; then
-  echo "installing onnxruntime-node@$ORT_VERSION into $WORK"
-  npm install --ignore-scripts --no-audit --no-fund --prefix "$WORK" \
-      "onnxruntime-node@$ORT_VERSION" >"$WORK/npm.log" 2>&1 \
-    || { tail -n 5 "$WORK/npm.log" >&2
-         # No registry access (or a TLS proxy this machine does not trust): ctest reports the
-         # test as skipped (exit 77), not passed.
-         echo "SKIPPED: compare_with_ort: onnxruntime-node could not be installed from npm" >&2; exit 77; }
-fi
+source "$HERE/ort_setup.sh"
+ort_setup compare_with_ort "$WORK"
 
 $PY "$HERE/export_models.py" "$WORK/models" || { echo "compare_with_ort: export failed" >&2; exit 1; }
 
@@ -72,7 +56,7 @@ for name in resnet18 mobilenet_v2 transformer_encoder; do
   else
     echo "  nnc run failed:"; tail -5 "$dir/run.txt"; ok=0
   fi
-  node "$HERE/ort_run.js" "$model" "$input" "$dir/ort" "$WORK/node_modules" || ok=0
+  node "$HERE/ort_run.js" "$model" "$input" "$dir/ort" "$ORT_MODULES" || ok=0
   [ $ok = 1 ] && { compare "$dir" || ok=0; }
   if [ $ok = 1 ]; then echo "  $name: pass"; passed=$((passed + 1))
   else echo "  $name: FAIL"; failed=$((failed + 1)); fi

@@ -18,28 +18,9 @@ set -u
 NNC=$(realpath "${1:?usage: optimize_models.sh NNC_BINARY WORK_DIR}")
 WORK=$(mkdir -p "${2:?usage: optimize_models.sh NNC_BINARY WORK_DIR}" && realpath "$2")
 HERE=$(cd "$(dirname "$0")" && pwd)
-PY=/usr/bin/python3
-ORT_VERSION=1.30.0
-
-if ! $PY -c 'import torch, torchvision, onnx, numpy' 2>/dev/null; then
-  echo "optimize_models: $PY cannot import torch, torchvision, onnx and numpy;" \
-       "install python3-torch python3-torchvision python3-onnx libopenblas0-pthread" >&2
-  exit 1
-fi
-
-# Reuse the onnxruntime-node that compare_with_ort.sh installed next door, if it did.
-ORT_MODULES="$WORK/node_modules"
-if [ -d "$WORK/../models/node_modules/onnxruntime-node" ]; then
-  ORT_MODULES=$(realpath "$WORK/../models/node_modules")
-elif [ ! -d "$WORK/node_modules/onnxruntime-node" ]; then
-  echo "installing onnxruntime-node@$ORT_VERSION into $WORK"
-  npm install --ignore-scripts --no-audit --no-fund --prefix "$WORK" \
-      "onnxruntime-node@$ORT_VERSION" >"$WORK/npm.log" 2>&1 \
-    || { tail -n 5 "$WORK/npm.log" >&2
-         # No registry access (or a TLS proxy this machine does not trust): ctest reports the
-         # test as skipped (exit 77), not passed.
-         echo "SKIPPED: optimize_models: onnxruntime-node could not be installed from npm" >&2; exit 77; }
-fi
+source "$HERE/ort_setup.sh"
+# Reuses the onnxruntime-node that compare_with_ort.sh installed next door, if it did.
+ort_setup optimize_models "$WORK" "$WORK/../models/node_modules"
 
 start=$EPOCHREALTIME
 $PY "$HERE/export_optimizer_models.py" "$WORK/models" >"$WORK/export.log" 2>&1 \
