@@ -106,7 +106,8 @@ Tensors ref_Gate(const KernelContext& ctx) {
   } else {
     const Tensor& x = ctx.in(0);
     ctx.require(x.dtype() != DType::String, "a gate needs numbers");
-    int64_t axis = normalize_axis(ctx, ctx.attrs().get_int("axis", -1), static_cast<int64_t>(x.shape().size()));
+    ctx.require(ctx.attrs().has("axis"), "a one-input gate needs the 'axis' to split along");
+    int64_t axis = normalize_axis(ctx, ctx.attrs().get_int("axis", 0), static_cast<int64_t>(x.shape().size()));
     std::tie(u, g) = split_halves(ctx, x, axis);
   }
   Tensor gate = apply_activation(ctx, std::move(g), nullptr);
