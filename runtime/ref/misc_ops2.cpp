@@ -11,13 +11,6 @@
 
 namespace nnc {
 
-Tensors ref_Einsum(const KernelContext& ctx);
-Tensors ref_Det(const KernelContext& ctx);
-Tensors ref_NonMaxSuppression(const KernelContext& ctx);
-Tensors ref_ReverseSequence(const KernelContext& ctx);
-Tensors ref_MaxUnpool(const KernelContext& ctx);
-Tensors ref_MeanVarianceNormalization(const KernelContext& ctx);
-
 namespace {
 
 // All elements of a numeric tensor as doubles.

@@ -13,14 +13,6 @@
 
 namespace nnc {
 
-Tensors ref_QuantizeLinear(const KernelContext& ctx);
-Tensors ref_DequantizeLinear(const KernelContext& ctx);
-Tensors ref_DynamicQuantizeLinear(const KernelContext& ctx);
-Tensors ref_QLinearConv(const KernelContext& ctx);
-Tensors ref_QLinearMatMul(const KernelContext& ctx);
-Tensors ref_ConvInteger(const KernelContext& ctx);
-Tensors ref_MatMulInteger(const KernelContext& ctx);
-
 namespace {
 
 // A scale or zero point as seen from each element of the tensor it applies to: one value for

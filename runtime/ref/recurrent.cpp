@@ -17,10 +17,6 @@
 
 namespace nnc {
 
-Tensors ref_RNN(const KernelContext& ctx);
-Tensors ref_GRU(const KernelContext& ctx);
-Tensors ref_LSTM(const KernelContext& ctx);
-
 namespace {
 
 // ---- activations (the names the ONNX spec lists for the recurrent ops) ----

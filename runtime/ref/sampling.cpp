@@ -17,10 +17,6 @@
 
 namespace nnc {
 
-Tensors ref_GridSample(const KernelContext& ctx);
-Tensors ref_RoiAlign(const KernelContext& ctx);
-Tensors ref_Unique(const KernelContext& ctx);
-
 namespace {
 
 // One H x W channel of an image; pixels outside it read as 0.

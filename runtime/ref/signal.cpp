@@ -12,13 +12,6 @@
 
 namespace nnc {
 
-Tensors ref_DFT(const KernelContext& ctx);
-Tensors ref_STFT(const KernelContext& ctx);
-Tensors ref_HannWindow(const KernelContext& ctx);
-Tensors ref_HammingWindow(const KernelContext& ctx);
-Tensors ref_BlackmanWindow(const KernelContext& ctx);
-Tensors ref_MelWeightMatrix(const KernelContext& ctx);
-
 namespace {
 
 using Complex = std::complex<double>;

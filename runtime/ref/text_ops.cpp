@@ -17,9 +17,6 @@
 
 namespace nnc {
 
-Tensors ref_StringNormalizer(const KernelContext& ctx);
-Tensors ref_TfIdfVectorizer(const KernelContext& ctx);
-
 namespace {
 
 // A list-of-strings attribute; empty when absent.

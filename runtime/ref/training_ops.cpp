@@ -13,10 +13,6 @@
 
 namespace nnc {
 
-Tensors ref_Adam(const KernelContext& ctx);
-Tensors ref_Adagrad(const KernelContext& ctx);
-Tensors ref_Momentum(const KernelContext& ctx);
-
 namespace {
 
 constexpr size_t kMaxState = 2;  // Adam's V and H
