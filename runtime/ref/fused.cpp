@@ -8,22 +8,6 @@
 namespace nnc {
 namespace {
 
-// A stand-in node for calling another op's kernel from inside a fused one.
-Node inner_node(const Node& outer, OpKind op, Attributes attrs = {}) {
-  Node n;
-  n.op = op;
-  n.op_type = op_name(op);
-  n.name = outer.name;
-  n.attrs = std::move(attrs);
-  n.outputs = {nullptr};
-  return n;
-}
-
-Tensor run(const KernelContext& outer, const Node& n, std::vector<const Tensor*> inputs) {
-  KernelContext ctx{n, std::move(inputs), outer.opset};
-  return ref_kernel(n.op)(ctx).at(0);
-}
-
 OpKind activation_op(const KernelContext& ctx, const std::string& name) {
   auto k = find_op("", name);
   if (!k) k = find_op(kNncDomain, name);
@@ -44,16 +28,16 @@ Tensor apply_activation(const KernelContext& ctx, Tensor x, const Tensor* slope)
   if (k == OpKind::Clip) {
     Tensor lo(x.dtype(), {}), hi(x.dtype(), {});
     lo.set_double(0, alpha), hi.set_double(0, beta);
-    return run(ctx, inner_node(ctx.node, k), {&x, &lo, &hi});
+    return run_kernel(ctx, k, {&x, &lo, &hi});
   }
   if (k == OpKind::PRelu) {
     ctx.require(slope != nullptr, "PRelu epilogue without a slope input");
-    return run(ctx, inner_node(ctx.node, k), {&x, slope});
+    return run_kernel(ctx, k, {&x, slope});
   }
   Attributes attrs;
   if (*info.attr_a) attrs.set(info.attr_a, alpha);
   if (*info.attr_b) attrs.set(info.attr_b, beta);
-  return run(ctx, inner_node(ctx.node, k, attrs), {&x});
+  return run_kernel(ctx, k, {&x}, attrs);
 }
 
 Tensors fused(const KernelContext& ctx) {
@@ -63,9 +47,9 @@ Tensors fused(const KernelContext& ctx) {
   for (const char* a : {"activation", "activation_alpha", "activation_beta"}) base_attrs.erase(a);
   std::vector<const Tensor*> base_inputs(arity, nullptr);
   for (size_t i = 0; i < arity && i < ctx.num_inputs(); ++i) base_inputs[i] = ctx.inputs[i];
-  Tensor y = run(ctx, inner_node(ctx.node, info.fused_base, base_attrs), base_inputs);
+  Tensor y = run_kernel(ctx, info.fused_base, base_inputs, base_attrs);
   if (ctx.has_input(arity)) {
-    Tensor sum = run(ctx, inner_node(ctx.node, OpKind::Add), {&y, &ctx.in(arity)});
+    Tensor sum = run_kernel(ctx, OpKind::Add, {&y, &ctx.in(arity)});
     ctx.require(sum.shape() == y.shape(), "the residual input would broadcast the result");
     y = std::move(sum);
   }
@@ -111,7 +95,7 @@ Tensors ref_Gate(const KernelContext& ctx) {
     std::tie(u, g) = split_halves(ctx, x, axis);
   }
   Tensor gate = apply_activation(ctx, std::move(g), nullptr);
-  return {run(ctx, inner_node(ctx.node, OpKind::Mul), {&u, &gate})};
+  return {run_kernel(ctx, OpKind::Mul, {&u, &gate})};
 }
 
 }  // namespace nnc

@@ -49,6 +49,11 @@ struct BroadcastMap {
   int64_t operator()(int64_t out_index) const;
   Shape out_shape, in_strides_bcast;  // stride 0 on broadcast dims
 };
+// A kernel's result when its first output is y and its other (optional) outputs stay empty.
+Tensors single_output(const KernelContext& ctx, Tensor y);
+// Runs op's plain kernel from inside another kernel (fused and quantized ops), through a
+// stand-in node carrying ctx's node name so errors still point at the right node.
+Tensor run_kernel(const KernelContext& ctx, OpKind op, std::vector<const Tensor*> inputs, Attributes attrs = {});
 // Calls f(TypeTag<T>{}) for numeric T (not string); fails for strings.
 template <class F> decltype(auto) visit_numeric(const KernelContext& ctx, DType t, F&& f);
 // Calls f(TypeTag<T>{}) when t holds floats; fails naming `what` otherwise.

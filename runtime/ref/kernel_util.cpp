@@ -11,6 +11,23 @@ void KernelContext::fail(const std::string& why) const {
   throw Error(node.label() + ": " + why, ErrorKind::Runtime);
 }
 
+Tensors single_output(const KernelContext& ctx, Tensor y) {
+  Tensors outs(std::max<size_t>(1, ctx.num_outputs()));
+  outs[0] = std::move(y);
+  return outs;
+}
+
+Tensor run_kernel(const KernelContext& ctx, OpKind op, std::vector<const Tensor*> inputs, Attributes attrs) {
+  Node n;
+  n.op = op;
+  n.op_type = op_name(op);
+  n.name = ctx.node.name;
+  n.attrs = std::move(attrs);
+  n.outputs = {nullptr};
+  KernelContext inner{n, std::move(inputs), ctx.opset};
+  return ref_kernel(op)(inner).at(0);
+}
+
 int64_t normalize_axis(const KernelContext& ctx, int64_t axis, int64_t rank) {
   int64_t a = axis < 0 ? axis + rank : axis;
   if (a < 0 || a >= rank)

@@ -46,12 +46,6 @@ bool wants_output(const KernelContext& ctx, size_t i) {
   return i < ctx.num_outputs() && ctx.node.outputs[i] != nullptr;
 }
 
-Tensors single_output(const KernelContext& ctx, Tensor y) {
-  Tensors out(ctx.num_outputs());
-  ctx.require(!out.empty(), "the node has no outputs");
-  out[0] = std::move(y);
-  return out;
-}
 
 // Mean and population variance of n values read by at(i) (two passes, for accuracy).
 template <class At>

@@ -121,24 +121,7 @@ Tensor quantize(const KernelContext& ctx, const Tensor& x, const QuantParam& sca
   return y;
 }
 
-// Runs the plain kernel of `op` (Conv or MatMul) through a stand-in node with the given attributes.
-Tensor run_plain(const KernelContext& outer, OpKind op, const Attributes& attrs, std::vector<const Tensor*> inputs) {
-  Node n;
-  n.op = op;
-  n.op_type = op_name(op);
-  n.name = outer.node.name;
-  n.attrs = attrs;
-  n.outputs = {nullptr};
-  KernelContext ctx{n, std::move(inputs), outer.opset};
-  return ref_kernel(op)(ctx).at(0);
-}
 
-// One output, padded with empty tensors up to the node's output count.
-Tensors single_output(const KernelContext& ctx, Tensor y) {
-  Tensors outs(std::max<size_t>(1, ctx.num_outputs()));
-  outs[0] = std::move(y);
-  return outs;
-}
 
 }  // namespace
 
@@ -208,7 +191,7 @@ Tensors ref_QLinearConv(const KernelContext& ctx) {
     bias = Tensor(DType::Float64, b.shape());
     for (int64_t m = 0; m < b.numel(); ++m) bias.set_double(m, b.at_double(m) * x_scale[0] * b_w_scale[m]);
   }
-  Tensor Y = run_plain(ctx, OpKind::Conv, ctx.attrs(), {&X, &W, ctx.has_input(8) ? &bias : nullptr});
+  Tensor Y = run_kernel(ctx, OpKind::Conv, {&X, &W, ctx.has_input(8) ? &bias : nullptr}, ctx.attrs());
   return single_output(ctx, quantize(ctx, Y, per_tensor(ctx, scale_input(ctx, 6, "y_scale"), Y.shape(), "y_scale"),
                                      per_tensor(ctx, y_zero, Y.shape(), "y_zero_point"), quantized_type(ctx, y_zero)));
 }
@@ -227,7 +210,7 @@ Tensors ref_QLinearMatMul(const KernelContext& ctx) {
                         matmul_param(ctx, zero_point_input(ctx, 5, b.dtype(), "b_zero_point"), b.shape(), false,
                                      "b_zero_point"),
                         DType::Float64);
-  Tensor Y = run_plain(ctx, OpKind::MatMul, {}, {&A, &B});
+  Tensor Y = run_kernel(ctx, OpKind::MatMul, {&A, &B});
   QuantParam y_scale = matmul_param(ctx, scale_input(ctx, 6, "y_scale"), Y.shape(), true, "y_scale");
   return single_output(ctx, quantize(ctx, Y, y_scale, matmul_param(ctx, y_zero, Y.shape(), true, "y_zero_point"),
                                      quantized_type(ctx, y_zero)));
@@ -244,7 +227,7 @@ Tensors ref_ConvInteger(const KernelContext& ctx) {
   Tensor W = dequantize(
       ctx, w, one, per_axis(ctx, zero_point_input(ctx, 3, w.dtype(), "w_zero_point"), w.shape(), 0, "w_zero_point"),
       DType::Int32);
-  return single_output(ctx, run_plain(ctx, OpKind::Conv, ctx.attrs(), {&X, &W}));
+  return single_output(ctx, run_kernel(ctx, OpKind::Conv, {&X, &W}, ctx.attrs()));
 }
 
 // Inputs: A, B, a_zero_point (per tensor or per row), b_zero_point (per tensor or per column).
@@ -260,7 +243,7 @@ Tensors ref_MatMulInteger(const KernelContext& ctx) {
       ctx, b, one,
       matmul_param(ctx, zero_point_input(ctx, 3, b.dtype(), "b_zero_point"), b.shape(), false, "b_zero_point"),
       DType::Int32);
-  return single_output(ctx, run_plain(ctx, OpKind::MatMul, {}, {&A, &B}));
+  return single_output(ctx, run_kernel(ctx, OpKind::MatMul, {&A, &B}));
 }
 
 }  // namespace nnc

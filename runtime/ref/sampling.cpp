@@ -352,12 +352,6 @@ Tensor gather_slices(const Tensor& X, const SliceLayout& L, const std::vector<in
 
 Tensor int64_vector(const std::vector<int64_t>& v) { return Tensor::from_int64s(v, {static_cast<int64_t>(v.size())}); }
 
-// A kernel's result when it has a single output (and any extra outputs are left empty).
-Tensors single_output(const KernelContext& ctx, Tensor y) {
-  Tensors outs(std::max<size_t>(1, ctx.num_outputs()));
-  outs[0] = std::move(y);
-  return outs;
-}
 
 }  // namespace
 

@@ -16,29 +16,15 @@ $PY "$HERE/export_models.py" "$WORK/models" || { echo "compare_with_ort: export 
 
 # compare DIR: nnc's DIR/nnc/output_<i>.pb against ORT's DIR/ort/ort_output_<i>.bin.
 compare() {
-  $PY - "$1" <<'EOF'
-import json, sys
-import numpy as np, onnx
-from onnx import numpy_helper
-d = sys.argv[1]
-outs = json.load(open(f"{d}/ort/ort_outputs.json"))["outputs"]
-ok = True
-for i, o in enumerate(outs):
-    ort = np.fromfile(f"{d}/ort/ort_output_{i}.bin", dtype="<f4").reshape(o["shape"])
-    t = onnx.TensorProto()
-    t.ParseFromString(open(f"{d}/nnc/output_{i}.pb", "rb").read())
-    got = numpy_helper.to_array(t)
-    if got.shape != ort.shape:
-        print(f"  output {i} ({o['name']}): shape {list(got.shape)}, ORT has {list(ort.shape)}")
-        ok = False
-        continue
-    diff = float(np.max(np.abs(got.astype(np.float64) - ort))) if ort.size else 0.0
-    scale = float(np.max(np.abs(ort))) if ort.size else 0.0
-    good = diff <= 1e-4 * max(1.0, scale)   # NaN fails
-    ok = ok and good
-    print(f"  output {i} ({o['name']}): max abs diff {diff:.3g}, output scale {scale:.3g}:"
-          f" {'pass' if good else 'FAIL'}")
-sys.exit(0 if ok else 1)
+  $PY - "$HERE" "$1" <<'EOF'
+import sys
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, sys.argv[1])
+from output_check import close, nnc_output, ort_outputs
+d = sys.argv[2]
+results = [close(f"output {i} ({name})", nnc_output(f"{d}/nnc", i), ref)
+           for i, (name, ref) in enumerate(ort_outputs(f"{d}/ort"))]
+sys.exit(0 if all(results) else 1)
 EOF
 }
 

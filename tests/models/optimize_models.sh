@@ -90,37 +90,20 @@ EOF
 # compare VARIANT REF_DIR GOT_DIR: ONNX Runtime's outputs of the original (REF_DIR/ort_output_<i>.bin)
 # against GOT_DIR's: ONNX Runtime's (ort_output_<i>.bin) or nnc run's (output_<i>.pb).
 compare() {
-  $PY - "$@" <<'EOF'
-import json, os, sys
-import numpy as np, onnx
-from onnx import numpy_helper
-variant, ref_dir, got_dir = sys.argv[1:]
-if not os.path.exists(f"{ref_dir}/ort_outputs.json"):
+  $PY - "$HERE" "$@" <<'EOF'
+import sys
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, sys.argv[1])
+from output_check import close, has_ort_outputs, nnc_output, ort_outputs
+variant, ref_dir, got_dir = sys.argv[2:]
+if not has_ort_outputs(ref_dir):
     print(f"  [{variant}] no outputs of the original model to compare with: FAIL")
     sys.exit(1)
-outs = json.load(open(f"{ref_dir}/ort_outputs.json"))["outputs"]
-ok = True
-for i, o in enumerate(outs):
-    ref = np.fromfile(f"{ref_dir}/ort_output_{i}.bin", dtype="<f4").reshape(o["shape"])
-    if os.path.exists(f"{got_dir}/ort_outputs.json"):
-        g = json.load(open(f"{got_dir}/ort_outputs.json"))["outputs"][i]
-        got = np.fromfile(f"{got_dir}/ort_output_{i}.bin", dtype="<f4").reshape(g["shape"])
-    else:
-        t = onnx.TensorProto()
-        t.ParseFromString(open(f"{got_dir}/output_{i}.pb", "rb").read())
-        got = numpy_helper.to_array(t)
-    if got.shape != ref.shape:
-        print(f"  [{variant}] output {i} ({o['name']}): shape {list(got.shape)},"
-              f" the original's is {list(ref.shape)}: FAIL")
-        ok = False
-        continue
-    diff = float(np.max(np.abs(got.astype(np.float64) - ref))) if ref.size else 0.0
-    scale = float(np.max(np.abs(ref))) if ref.size else 0.0
-    good = diff <= 1e-4 * max(1.0, scale)   # NaN fails
-    ok = ok and good
-    print(f"  [{variant}] output {i} ({o['name']}) vs original: max abs diff {diff:.3g},"
-          f" output scale {scale:.3g}: {'pass' if good else 'FAIL'}")
-sys.exit(0 if ok else 1)
+got = ort_outputs(got_dir) if has_ort_outputs(got_dir) else None
+results = [close(f"[{variant}] output {i} ({name}) vs original",
+                 got[i][1] if got else nnc_output(got_dir, i), ref)
+           for i, (name, ref) in enumerate(ort_outputs(ref_dir))]
+sys.exit(0 if all(results) else 1)
 EOF
 }
 
