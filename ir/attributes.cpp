@@ -51,9 +51,7 @@ bool Attributes::operator==(const Attributes& o) const {
   for (auto& [k, v] : map_) {
     auto it = o.map_.find(k);
     if (it == o.map_.end() || it->second.index() != v.index()) return false;
-    if (std::holds_alternative<std::shared_ptr<Graph>>(v)) {
-      continue;  // subgraphs are compared by the round-trip tests through their outputs
-    } else if (!(v == it->second)) {
+    if (!(v == it->second)) {  // subgraphs compare by identity: two nodes share one only when copied
       return false;
     }
   }
@@ -79,6 +77,11 @@ std::string attr_to_string(const AttrValue& v) {
     std::string operator()(const std::vector<float>& v) const { return join(v); }
     std::string operator()(const std::vector<std::string>& v) const { return join(v); }
     std::string operator()(const std::shared_ptr<Graph>& g) const { return "graph<" + (g ? g->name : "") + ">"; }
+    std::string operator()(const TypeAttr& t) const {
+      std::string s = dtype_name(t.elem);
+      if (t.kind == TypeKind::Sequence) s = "seq(" + s + ")";
+      return "type<" + (t.optional ? "optional(" + s + ")" : s) + ">";
+    }
   };
   return std::visit(Visitor{}, v);
 }

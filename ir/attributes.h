@@ -13,8 +13,20 @@ namespace nnc {
 
 class Graph;
 
+// ONNX's value types beside plain tensors: a sequence of tensors, and an optional that holds
+// a tensor or a sequence, or nothing. Element types are kept beside (Value::dtype).
+enum class TypeKind : uint8_t { Tensor, Sequence };
+
+// A TYPE_PROTO attribute (the Optional op's "type"): the value type it names.
+struct TypeAttr {
+  TypeKind kind = TypeKind::Tensor;
+  bool optional = false;
+  DType elem = DType::Undefined;
+  bool operator==(const TypeAttr&) const = default;
+};
+
 using AttrValue = std::variant<int64_t, float, std::string, Tensor, std::vector<int64_t>, std::vector<float>,
-                               std::vector<std::string>, std::shared_ptr<Graph>>;
+                               std::vector<std::string>, std::shared_ptr<Graph>, TypeAttr>;
 
 class Attributes {
  public:

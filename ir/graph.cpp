@@ -32,6 +32,20 @@ Shape Value::static_shape() const {
   return s;
 }
 
+std::string Value::type_str() const {
+  std::string s = dtype_name(dtype);
+  s += dims ? dims_str(*dims) : "[?]";
+  if (kind == TypeKind::Sequence) s = "seq(" + s + ")";
+  return optional ? "optional(" + s + ")" : s;
+}
+
+std::vector<std::pair<std::string, const Graph*>> Node::subgraphs() const {
+  std::vector<std::pair<std::string, const Graph*>> out;
+  for (const auto& [name, value] : attrs.all())
+    if (auto* g = std::get_if<std::shared_ptr<Graph>>(&value); g && *g) out.emplace_back(name, g->get());
+  return out;
+}
+
 std::string Node::label() const {
   return (op == OpKind::Unsupported ? op_type : std::string(op_name(op))) + " '" + name + "'";
 }
@@ -57,6 +71,12 @@ Value* Graph::add_initializer(const std::string& name, Tensor t) {
   Value* v = add_value(name, t.dtype(), dims);
   v->initializer = std::make_shared<const Tensor>(std::move(t));
   initializers.push_back(v);
+  return v;
+}
+
+Value* Graph::add_capture(const std::string& name) {
+  Value* v = add_value(name);
+  captures.push_back(v);
   return v;
 }
 
@@ -190,7 +210,8 @@ void Graph::collect_garbage() {
   removed_nodes_.clear();
   auto unused = [&](const Value* v) {
     return !v->producer && v->users.empty() && !is_output(v) &&
-           std::find(inputs.begin(), inputs.end(), v) == inputs.end();
+           std::find(inputs.begin(), inputs.end(), v) == inputs.end() &&
+           std::find(captures.begin(), captures.end(), v) == captures.end();
   };
   initializers.erase(std::remove_if(initializers.begin(), initializers.end(), unused), initializers.end());
   values_.erase(std::remove_if(values_.begin(), values_.end(), [&](auto& v) { return unused(v.get()); }),

@@ -31,7 +31,9 @@ class Value {
  public:
   std::string name;
   DType dtype = DType::Undefined;
-  std::optional<Dims> dims;                 // empty when the rank is unknown
+  std::optional<Dims> dims;                 // empty when the rank is unknown (a sequence's elements' dims)
+  TypeKind kind = TypeKind::Tensor;
+  bool optional = false;                    // an optional holding a `kind`
   Node* producer = nullptr;                 // null for graph inputs and initializers
   std::vector<Node*> users;                 // one entry per use (a node using it twice is listed twice)
   std::shared_ptr<const Tensor> initializer;  // set for weights and other constants
@@ -39,6 +41,8 @@ class Value {
   bool is_initializer() const { return initializer != nullptr; }
   bool has_static_shape() const;
   Shape static_shape() const;  // throws when not static
+  bool is_plain_tensor() const { return kind == TypeKind::Tensor && !optional; }
+  std::string type_str() const;  // "float32[N,3]", "seq(float32[?])", "optional(int64[])"
 };
 
 class Node {
@@ -49,10 +53,17 @@ class Node {
   std::string name;
   std::vector<Value*> inputs;   // nullptr marks an omitted optional input
   std::vector<Value*> outputs;  // nullptr marks an omitted optional output
+  // Control-flow nodes: the last num_captured inputs are the outer-scope values their
+  // subgraphs read by name (ONNX's implicit inputs), one block per subgraph attribute in
+  // attribute-name order, matching each subgraph's Graph::captures. Passes see them as uses.
+  size_t num_captured = 0;
   Attributes attrs;
   bool removed = false;  // set by Graph::remove_node; the object lives until collect_garbage()
 
   Value* input(size_t i) const { return i < inputs.size() ? inputs[i] : nullptr; }
+  size_t num_explicit_inputs() const { return inputs.size() - num_captured; }
+  // The graph-valued attributes, in attribute-name order (the order of the captured blocks).
+  std::vector<std::pair<std::string, const Graph*>> subgraphs() const;
   std::string label() const;  // "Conv 'conv1'" for error messages
 };
 
@@ -63,6 +74,9 @@ class Graph {
   std::vector<Value*> inputs;     // runtime inputs (initializers are not listed)
   std::vector<Value*> outputs;
   std::vector<Value*> initializers;
+  // Subgraphs only: values that stand for outer-scope values of the same name; at run time
+  // they are bound to the owning node's captured inputs, in this order.
+  std::vector<Value*> captures;
 
   Graph() = default;
   Graph(const Graph&) = delete;
@@ -71,6 +85,7 @@ class Graph {
   Value* add_value(const std::string& name, DType dtype = DType::Undefined, std::optional<Dims> dims = {});
   Value* add_input(const std::string& name, DType dtype, Dims dims);
   Value* add_initializer(const std::string& name, Tensor t);
+  Value* add_capture(const std::string& name);
   // Appends a node; outputs get fresh values named after the node when names are empty.
   Node* add_node(OpKind op, const std::vector<Value*>& inputs, int num_outputs, const std::string& name = {},
                  Attributes attrs = {});

@@ -17,7 +17,8 @@ int op_count() { return static_cast<int>(OpKind::Unsupported); }
 
 const char* category_name(OpCategory c) {
   static const char* names[] = {"elementwise", "activation", "reduction", "linear", "conv", "pool",
-                                "normalization", "movement", "index", "source", "loss", "fused"};
+                                "normalization", "movement", "index", "source", "loss", "fused",
+                                "sequence", "control flow"};
   return names[static_cast<int>(c)];
 }
 

@@ -7,7 +7,9 @@
 namespace nnc {
 
 enum class OpCategory {
-  Elementwise, Activation, Reduction, Linear, Conv, Pool, Normalization, Movement, Index, Source, Loss, Fused
+  Elementwise, Activation, Reduction, Linear, Conv, Pool, Normalization, Movement, Index, Source, Loss, Fused,
+  Sequence,     // sequence and optional values
+  ControlFlow,  // ops with subgraph attributes
 };
 
 enum class OpKind : int {

@@ -4,10 +4,7 @@
 
 namespace nnc {
 
-static std::string type_str(const Value* v) {
-  std::string s = dtype_name(v->dtype);
-  return v->dims ? s + dims_str(*v->dims) : s + "[?]";
-}
+static std::string type_str(const Value* v) { return v->type_str(); }
 
 static std::string value_ref(const Value* v) { return v ? "%" + v->name : "_"; }
 

@@ -7,39 +7,28 @@
 namespace nnc {
 namespace {
 
-void check_input(const Value& v, const Tensor& t) {
-  if (t.dtype() != v.dtype)
-    throw Error(std::string("input '") + v.name + "' expects " + dtype_name(v.dtype) + ", got " + dtype_name(t.dtype()),
-                ErrorKind::Runtime);
-  if (!v.dims) return;
-  if (v.dims->size() != t.shape().size())
-    throw Error("input '" + v.name + "' expects shape " + dims_str(*v.dims) + ", got " + shape_str(t.shape()),
-                ErrorKind::Runtime);
-  for (size_t i = 0; i < t.shape().size(); ++i)
-    if ((*v.dims)[i].is_static() && (*v.dims)[i].value != t.shape()[i])
-      throw Error("input '" + v.name + "' expects shape " + dims_str(*v.dims) + ", got " + shape_str(t.shape()),
-                ErrorKind::Runtime);
-}
+using Env = std::unordered_map<const Value*, RuntimeValue>;
 
-}  // namespace
-
-std::vector<std::string> unsupported_nodes(const Graph& g) {
-  std::vector<std::string> out;
-  for (const auto& n : g.nodes())
-    if (!ref_kernel(n->op)) out.push_back(n->label() + (n->domain.empty() ? "" : " (domain " + n->domain + ")"));
-  return out;
-}
-
-std::vector<Tensor> run_reference(const Graph& g, const TensorMap& inputs) {
-  std::unordered_map<const Value*, Tensor> env;
-  for (const Value* v : g.inputs) {
-    auto it = inputs.find(v->name);
-    if (it == inputs.end()) throw Error("no data for graph input '" + v->name + "'", ErrorKind::Runtime);
-    check_input(*v, it->second);
-    env[v] = it->second;
+RuntimeValues run_kernel_on(const Node& n, const Env& env, int64_t opset) {
+  KernelContext ctx{n, {}, opset};
+  for (const Value* v : n.inputs) {
+    const RuntimeValue* data = v ? &env.at(v) : nullptr;
+    ctx.values.push_back(data);
+    ctx.inputs.push_back(data && data->is_plain_tensor() ? &data->tensor : nullptr);
   }
-  for (const Value* v : g.initializers) env[v] = *v->initializer;
+  if (ValueKernel kernel = ref_value_kernel(n.op)) return kernel(ctx);
+  RefKernel kernel = ref_kernel(n.op);
+  if (!kernel) throw Error(n.label() + ": op " + n.op_type + " is not supported by the reference interpreter");
+  for (size_t i = 0; i < n.inputs.size(); ++i)
+    if (ctx.values[i] && !ctx.inputs[i])
+      ctx.fail("input " + std::to_string(i) + " is a " + ctx.values[i]->type_str() + ", this op takes tensors");
+  Tensors tensors = kernel(ctx);
+  return RuntimeValues(std::make_move_iterator(tensors.begin()), std::make_move_iterator(tensors.end()));
+}
 
+// Runs g's nodes in env, which holds its inputs, initializers and captures.
+RuntimeValues run_graph(const Graph& g, Env env) {
+  for (const Value* v : g.initializers) env[v] = *v->initializer;
   std::vector<Node*> order = g.topological_order();
   // Remaining uses of each value, so intermediates are freed after their last use.
   std::unordered_map<const Value*, size_t> uses;
@@ -47,32 +36,81 @@ std::vector<Tensor> run_reference(const Graph& g, const TensorMap& inputs) {
   for (const Value* v : g.outputs) ++uses[v];
 
   for (const Node* n : order) {
-    RefKernel kernel = ref_kernel(n->op);
-    if (!kernel) throw Error(n->label() + ": op " + n->op_type + " is not supported by the reference interpreter");
-    KernelContext ctx{*n, {}, g.opset};
-    for (const Value* v : n->inputs) ctx.inputs.push_back(v ? &env.at(v) : nullptr);
-    Tensors results;
+    RuntimeValues results;
     try {
-      results = kernel(ctx);
+      results = run_kernel_on(*n, env, g.opset);
     } catch (const Error& e) {  // e.g. a size limit hit inside Tensor: add the node's name
       std::string what = e.what();
       if (what.rfind(n->label(), 0) == 0) throw;
       throw Error(n->label() + ": " + what, e.kind());
     }
     if (results.size() < n->outputs.size())
-      ctx.fail("kernel produced " + std::to_string(results.size()) + " outputs, expected " + std::to_string(n->outputs.size()));
+      throw Error(n->label() + ": kernel produced " + std::to_string(results.size()) + " outputs, expected " +
+                  std::to_string(n->outputs.size()), ErrorKind::Runtime);
     for (size_t i = 0; i < n->outputs.size(); ++i)
       if (n->outputs[i]) env[n->outputs[i]] = std::move(results[i]);
     for (const Value* v : n->inputs)
       if (v && --uses[v] == 0 && !v->is_initializer()) env.erase(v);
   }
-  std::vector<Tensor> outs;
+  RuntimeValues outs;
   for (const Value* v : g.outputs) {
     auto it = env.find(v);
     if (it == env.end()) throw Error("graph output '" + v->name + "' was not computed", ErrorKind::Runtime);
     outs.push_back(it->second);
   }
   return outs;
+}
+
+}  // namespace
+
+std::vector<std::string> unsupported_nodes(const Graph& g) {
+  std::vector<std::string> out;
+  for (const auto& n : g.nodes()) {
+    if (!ref_kernel(n->op) && !ref_value_kernel(n->op))
+      out.push_back(n->label() + (n->domain.empty() ? "" : " (domain " + n->domain + ")"));
+    for (const auto& [attr, sub] : n->subgraphs())
+      for (const std::string& s : unsupported_nodes(*sub)) out.push_back(n->label() + " " + attr + ": " + s);
+  }
+  return out;
+}
+
+RuntimeValues run_reference_values(const Graph& g, const ValueMap& inputs) {
+  Env env;
+  for (const Value* v : g.inputs) {
+    auto it = inputs.find(v->name);
+    if (it == inputs.end()) throw Error("no data for graph input '" + v->name + "'", ErrorKind::Runtime);
+    check_value_type(*v, it->second, "input '" + v->name + "'");
+    env[v] = it->second;
+  }
+  return run_graph(g, std::move(env));
+}
+
+std::vector<Tensor> run_reference(const Graph& g, const TensorMap& inputs) {
+  ValueMap values(inputs.begin(), inputs.end());
+  std::vector<Tensor> outs;
+  for (RuntimeValue& r : run_reference_values(g, values)) {
+    if (!r.is_plain_tensor()) throw Error("the model returns a " + r.type_str() + ", not a tensor", ErrorKind::Runtime);
+    outs.push_back(std::move(r.tensor));
+  }
+  return outs;
+}
+
+RuntimeValues run_subgraph(const KernelContext& ctx, const std::string& attr, const RuntimeValues& inputs) {
+  const Graph& body = ctx.subgraph(attr);
+  std::vector<const RuntimeValue*> captured = ctx.captured(attr);
+  if (inputs.size() != body.inputs.size())
+    ctx.fail(attr + " takes " + std::to_string(body.inputs.size()) + " inputs, given " + std::to_string(inputs.size()));
+  Env env;
+  for (size_t i = 0; i < inputs.size(); ++i) env[body.inputs[i]] = inputs[i];
+  for (size_t i = 0; i < captured.size(); ++i) {
+    if (!captured[i]) ctx.fail(attr + ": captured value '" + body.captures[i]->name + "' is missing");
+    env[body.captures[i]] = *captured[i];
+  }
+  try {
+    return run_graph(body, std::move(env));
+  } catch (const Error& e) {
+    throw Error(ctx.node.label() + " " + attr + ": " + e.what(), e.kind());
+  }
 }
 
 }  // namespace nnc

@@ -6,16 +6,20 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "runtime/runtime_value.h"
 
 namespace nnc {
 
 using TensorMap = std::map<std::string, Tensor>;
+using ValueMap = std::map<std::string, RuntimeValue>;
 
 // Runs g on the named inputs and returns its outputs in graph-output order. Inputs are
-// checked against the declared dtypes and static dims; errors name the node at fault.
+// checked against the declared types and static dims; errors name the node at fault.
+RuntimeValues run_reference_values(const Graph& g, const ValueMap& inputs);
+// The same for graphs whose inputs and outputs are all tensors (a clear error otherwise).
 std::vector<Tensor> run_reference(const Graph& g, const TensorMap& inputs);
 
-// Lists the nodes the reference interpreter has no kernel for ("Op 'name'").
+// Lists the nodes the reference interpreter has no kernel for ("Op 'name'"), subgraphs included.
 std::vector<std::string> unsupported_nodes(const Graph& g);
 
 }  // namespace nnc

@@ -25,8 +25,17 @@ expect "check on the example" 0 "$NNC" check examples/models/tiny_cnn.onnx
 expect "run with a symbolic batch of 3" 0 "$NNC" run examples/models/tiny_cnn.onnx --dim N=3
 grep -q "float32\[3,10\]" "$WORK/out" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL batch 3 not in output"; }
 expect "input of the wrong shape fails while running" 3 "$NNC" run "$DATA/test_relu/model.onnx" "$DATA/test_conv_with_strides_padding/test_data_set_0/input_0.pb"
-expect "check lists unsupported ops" 2 "$NNC" check "$DATA/test_scan_sum/model.onnx"
-grep -q "unsupported op: Scan" "$WORK/out" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL Scan not listed"; }
+$PY - "$WORK/custom_op.onnx" <<'PYEOF'
+import sys
+from onnx import TensorProto, helper
+node = helper.make_node("FooBarOp", ["x"], ["y"], domain="com.example")
+graph = helper.make_graph([node], "custom", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)])
+open(sys.argv[1], "wb").write(model.SerializeToString())
+PYEOF
+expect "check lists unsupported ops" 2 "$NNC" check "$WORK/custom_op.onnx"
+grep -q "unsupported op: FooBarOp" "$WORK/out" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL FooBarOp not listed"; }
 
 # nnc optimize: the example's BNs fold and its ReLUs fuse; files are never overwritten unasked.
 opt="$WORK/tiny_cnn.opt.onnx"

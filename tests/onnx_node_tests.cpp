@@ -1,7 +1,9 @@
 // Runs the official ONNX backend node tests (model.onnx + test_data_set_*/{input,output}_*.pb)
 // on the reference interpreter with ONNX's tolerances (rtol 1e-3, atol 1e-7).
 //
-//   onnx_node_tests DIR [--exclude FILE] [--min-pass-rate R] [--only NAME] [--verbose]
+//   onnx_node_tests DIR... [--exclude FILE] [--min-pass-rate R] [--only NAME] [--verbose]
+//
+// Several DIRs are counted together (the pytorch-converted, pytorch-operator and simple folders).
 //
 // Every test not in the exclude list must pass; an excluded test counts as failed in the
 // summary, and each exclusion carries its reason in the file ("name  # reason").
@@ -15,6 +17,7 @@
 #include <set>
 
 #include "frontend/onnx.h"
+#include "frontend/onnx_types.h"
 #include "runtime/interpreter.h"
 
 namespace fs = std::filesystem;
@@ -56,13 +59,16 @@ std::string compare(const Tensor& got, const Tensor& want) {
   return "";
 }
 
-// ONNX 1.12's test generator stored bfloat16 tensors as uint16 holding the same bits: read
-// them as the bfloat16 the model declares.
-Tensor as_declared(Tensor t, DType declared) {
-  if (declared != DType::BFloat16 || t.dtype() != DType::UInt16) return t;
-  Tensor bf(DType::BFloat16, t.shape());
-  std::memcpy(bf.raw(), t.raw(), t.nbytes());
-  return bf;
+// The same for sequences and optionals, element by element.
+std::string compare(const RuntimeValue& got, const RuntimeValue& want) {
+  if (got.kind != want.kind || got.optional != want.optional || got.present != want.present)
+    return "got a " + got.type_str() + ", expected a " + want.type_str();
+  if (!want.present) return "";
+  if (want.kind == TypeKind::Tensor) return compare(got.tensor, want.tensor);
+  if (got.sequence.size() != want.sequence.size()) return "got a " + got.type_str() + ", expected a " + want.type_str();
+  for (size_t i = 0; i < want.sequence.size(); ++i)
+    if (std::string d = compare(got.sequence[i], want.sequence[i]); !d.empty()) return "element " + std::to_string(i) + ": " + d;
+  return "";
 }
 
 std::vector<fs::path> sorted_files(const fs::path& dir, const std::string& prefix) {
@@ -88,13 +94,12 @@ std::string run_test(const fs::path& dir) {
       auto inputs = sorted_files(set.path(), "input_");
       auto outputs = sorted_files(set.path(), "output_");
       if (inputs.size() > g->inputs.size()) return "more input files than graph inputs";
-      TensorMap feeds;
-      for (size_t i = 0; i < inputs.size(); ++i)
-        feeds[g->inputs[i]->name] = as_declared(read_tensor_pb(inputs[i].string()), g->inputs[i]->dtype);
-      auto got = run_reference(*g, feeds);
+      ValueMap feeds;
+      for (size_t i = 0; i < inputs.size(); ++i) feeds[g->inputs[i]->name] = read_value_pb(inputs[i].string(), *g->inputs[i]);
+      auto got = run_reference_values(*g, feeds);
       if (got.size() != outputs.size()) return "produced " + std::to_string(got.size()) + " outputs, expected " + std::to_string(outputs.size());
       for (size_t i = 0; i < outputs.size(); ++i) {
-        std::string diff = compare(got[i], as_declared(read_tensor_pb(outputs[i].string()), g->outputs[i]->dtype));
+        std::string diff = compare(got[i], read_value_pb(outputs[i].string(), *g->outputs[i]));
         if (!diff.empty()) return "output " + std::to_string(i) + ": " + diff;
       }
     }
@@ -107,29 +112,34 @@ std::string run_test(const fs::path& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::cerr << "usage: onnx_node_tests DIR [--exclude FILE] [--min-pass-rate R] [--only NAME] [--verbose]\n";
-    return 1;
-  }
-  fs::path root = argv[1];
+  std::vector<fs::path> roots;
   std::map<std::string, std::string> excludes;
   double min_rate = 0;
   std::string only;
   bool verbose = false;
-  for (int i = 2; i < argc; ++i) {
+  for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--exclude" && i + 1 < argc) excludes = read_excludes(argv[++i]);
     else if (a == "--min-pass-rate" && i + 1 < argc) min_rate = std::stod(argv[++i]);
     else if (a == "--only" && i + 1 < argc) only = argv[++i];
     else if (a == "--verbose") verbose = true;
+    else roots.push_back(a);
   }
-  if (!fs::is_directory(root)) {
-    std::cerr << "no test data at " << root << " (install Debian's libonnx-testdata)\n";
+  if (roots.empty()) {
+    std::cerr << "usage: onnx_node_tests DIR... [--exclude FILE] [--min-pass-rate R] [--only NAME] [--verbose]\n";
     return 1;
   }
   std::vector<fs::path> tests;
-  for (auto& e : fs::directory_iterator(root)) if (e.is_directory()) tests.push_back(e.path());
-  std::sort(tests.begin(), tests.end());
+  for (const fs::path& root : roots) {
+    if (!fs::is_directory(root)) {
+      std::cerr << "no test data at " << root << " (install Debian's libonnx-testdata)\n";
+      return 1;
+    }
+    std::vector<fs::path> here;
+    for (auto& e : fs::directory_iterator(root)) if (e.is_directory()) here.push_back(e.path());
+    std::sort(here.begin(), here.end());
+    tests.insert(tests.end(), here.begin(), here.end());
+  }
   int passed = 0, failed = 0, excluded = 0, unexpected = 0, fixed = 0;
   for (const auto& t : tests) {
     std::string name = t.filename().string();
@@ -150,7 +160,7 @@ int main(int argc, char** argv) {
   }
   int total = passed + failed + excluded;
   double rate = total ? static_cast<double>(passed) / total : 0;
-  std::cout << "ONNX node tests on the reference interpreter: " << passed << " of " << total << " pass ("
+  std::cout << "ONNX backend tests on the reference interpreter: " << passed << " of " << total << " pass ("
             << static_cast<int>(rate * 1000) / 10.0 << "%); " << excluded << " excluded with a reason, counted as failed\n";
   std::cout << passed << " passed, " << (failed + excluded) << " failed\n";
   if (unexpected) std::cout << unexpected << " test(s) failed that are not in the exclude list\n";

@@ -9,10 +9,6 @@
 
 namespace nnc::cli {
 
-static std::string type_of(const Value* v) {
-  return std::string(dtype_name(v->dtype)) + (v->dims ? dims_str(*v->dims) : "[?]");
-}
-
 static std::string human(double v, const char* unit) {
   const char* prefixes[] = {"", "K", "M", "G", "T"};
   int i = 0;
@@ -33,9 +29,9 @@ CommandFn add_info_command(CLI::App& app) {
     std::cout << "model:   " << o->model << "\n";
     std::cout << "opset:   " << g->opset << "\n";
     std::cout << "inputs:\n";
-    for (const Value* v : g->inputs) std::cout << "  " << v->name << ": " << type_of(v) << "\n";
+    for (const Value* v : g->inputs) std::cout << "  " << v->name << ": " << v->type_str() << "\n";
     std::cout << "outputs:\n";
-    for (const Value* v : g->outputs) std::cout << "  " << v->name << ": " << type_of(v) << "\n";
+    for (const Value* v : g->outputs) std::cout << "  " << v->name << ": " << v->type_str() << "\n";
     ModelStats s = compute_stats(*g);
     std::cout << "nodes:   " << g->nodes().size() << "\n";
     std::cout << "ops:\n";

@@ -11,6 +11,7 @@
 #include "ir/error.h"
 #include "ir/graph.h"
 #include "ir/tensor.h"
+#include "runtime/runtime_value.h"
 
 namespace nnc {
 
@@ -18,14 +19,24 @@ using Tensors = std::vector<Tensor>;
 
 struct KernelContext {
   const Node& node;
-  std::vector<const Tensor*> inputs;  // nullptr for an omitted optional input
+  std::vector<const Tensor*> inputs;  // nullptr for an omitted optional input (or a non-tensor one)
   int64_t opset = 17;
+  // Every input as a runtime value (nullptr when omitted); set by the interpreter for all
+  // kernels, read by the value kernels (NNC_VALUE_OP).
+  std::vector<const RuntimeValue*> values = {};
 
   size_t num_inputs() const { return inputs.size(); }
   bool has_input(size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
   // Input i; throws a clear error naming the node when it is missing.
   const Tensor& in(size_t i) const;
   const Attributes& attrs() const { return node.attrs; }
+  // Input i as a runtime value; throws naming the node when it is missing.
+  const RuntimeValue& value(size_t i) const;
+  bool has_value(size_t i) const { return i < values.size() && values[i] != nullptr; }
+  // Control flow: subgraph attribute `attr`, and the outer-scope values it captures (in its
+  // Graph::captures order, taken from the node's captured inputs).
+  const Graph& subgraph(const std::string& attr) const;
+  std::vector<const RuntimeValue*> captured(const std::string& attr) const;
   size_t num_outputs() const { return node.outputs.size(); }
   // Throws nnc::Error (Runtime kind) with the node's name, op and the reason.
   [[noreturn]] void fail(const std::string& why) const;
@@ -33,7 +44,12 @@ struct KernelContext {
 };
 
 using RefKernel = Tensors (*)(const KernelContext&);
-RefKernel ref_kernel(OpKind op);  // nullptr for Unsupported
+using ValueKernel = RuntimeValues (*)(const KernelContext&);
+RefKernel ref_kernel(OpKind op);          // nullptr for Unsupported and value ops
+ValueKernel ref_value_kernel(OpKind op);  // nullptr unless declared with NNC_VALUE_OP
+// Runs subgraph `body` of the node in ctx (runtime/interpreter.cpp): inputs by position, its
+// captures bound to ctx.captured(attr). Errors name the node and the attribute.
+RuntimeValues run_subgraph(const KernelContext& ctx, const std::string& attr, const RuntimeValues& inputs);
 
 // ---- helpers shared by kernels (runtime/ref/kernel_util.cpp) ----
 // Normalises a possibly negative axis into [0, rank); fails with a clear error when out of range.

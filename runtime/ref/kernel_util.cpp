@@ -7,6 +7,30 @@ const Tensor& KernelContext::in(size_t i) const {
   return *inputs[i];
 }
 
+const RuntimeValue& KernelContext::value(size_t i) const {
+  if (!has_value(i)) fail("input " + std::to_string(i) + " is missing");
+  return *values[i];
+}
+
+const Graph& KernelContext::subgraph(const std::string& attr) const {
+  for (const auto& [name, g] : node.subgraphs())
+    if (name == attr) return *g;
+  fail("has no subgraph attribute '" + attr + "'");
+}
+
+std::vector<const RuntimeValue*> KernelContext::captured(const std::string& attr) const {
+  size_t offset = node.num_explicit_inputs();
+  for (const auto& [name, g] : node.subgraphs()) {
+    if (name == attr) {
+      require(offset + g->captures.size() <= values.size(), "captured inputs are missing");
+      return {values.begin() + static_cast<std::ptrdiff_t>(offset),
+              values.begin() + static_cast<std::ptrdiff_t>(offset + g->captures.size())};
+    }
+    offset += g->captures.size();
+  }
+  fail("has no subgraph attribute '" + attr + "'");
+}
+
 void KernelContext::fail(const std::string& why) const {
   throw Error(node.label() + ": " + why, ErrorKind::Runtime);
 }

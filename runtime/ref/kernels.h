@@ -5,6 +5,7 @@
 namespace nnc {
 
 #define NNC_OP(E, N, D, C) Tensors ref_##E(const KernelContext& ctx);
+#define NNC_VALUE_OP(E, N, D, C) RuntimeValues ref_##E(const KernelContext& ctx);
 #include "ir/ops.def"
 
 }  // namespace nnc

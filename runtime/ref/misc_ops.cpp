@@ -84,7 +84,6 @@ Tensors ref_Cast(const KernelContext& ctx) {
 
 Tensors ref_CastLike(const KernelContext& ctx) { return {ctx.in(0).cast(ctx.in(1).dtype())}; }
 
-Tensors ref_Identity(const KernelContext& ctx) { return {ctx.in(0)}; }
 
 // Inference-mode Dropout is the identity; its optional mask output is all true.
 Tensors ref_Dropout(const KernelContext& ctx) {
