@@ -18,6 +18,7 @@
 #include "frontend/onnx_types.h"
 #include "ir/error.h"
 #include "ir/verifier.h"
+#include "passes/autodiff.h"
 
 namespace nnc {
 namespace {
@@ -269,6 +270,7 @@ std::unique_ptr<Graph> import_onnx_model(onnx::ModelProto model, const std::stri
   auto g = std::make_unique<Graph>();
   g->opset = opset;
   GraphBuilder(*g, opset).build(model.graph());
+  expand_gradient_ops(*g);  // the training domain's Gradient op is autodiff on this graph
   verify_graph(*g);
   return g;
 }

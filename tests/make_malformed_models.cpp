@@ -113,6 +113,35 @@ onnx::ModelProto base_relu() {
   return m;
 }
 
+// `depth` Ifs nested through their then_branch; the innermost graph holds one node
+// innermost_op(x) -> y (an Add there has one input too few).
+onnx::ModelProto nested_ifs(int depth, const std::string& innermost_op) {
+  onnx::ModelProto m = base_relu();
+  onnx::GraphProto* g = m.mutable_graph();
+  g->clear_node();
+  add_input(g, "c", onnx::TensorProto::BOOL, {});
+  onnx::GraphProto* cur = g;
+  for (int level = 0; level < depth; ++level) {
+    auto* n = add_node(cur, "If", {"c"}, {"y"}, "if_" + std::to_string(level));
+    auto* then_attr = n->add_attribute();
+    then_attr->set_name("then_branch");
+    then_attr->set_type(onnx::AttributeProto::GRAPH);
+    onnx::GraphProto* then_g = then_attr->mutable_g();
+    then_g->set_name("then_" + std::to_string(level));
+    add_output(then_g, "y", onnx::TensorProto::FLOAT, {1, 4});
+    auto* else_attr = n->add_attribute();
+    else_attr->set_name("else_branch");
+    else_attr->set_type(onnx::AttributeProto::GRAPH);
+    onnx::GraphProto* else_g = else_attr->mutable_g();
+    else_g->set_name("else_" + std::to_string(level));
+    add_node(else_g, "Relu", {"x"}, {"y"}, "relu_" + std::to_string(level));
+    add_output(else_g, "y", onnx::TensorProto::FLOAT, {1, 4});
+    cur = then_g;
+  }
+  add_node(cur, innermost_op, {"x"}, {"y"}, "innermost");
+  return m;
+}
+
 // y = Add(x, w) with an initializer w that the caller breaks.
 onnx::ModelProto base_add_init(onnx::TensorProto** w) {
   onnx::ModelProto m = shell();
@@ -180,32 +209,12 @@ void make_file_level_cases() {
   write_model("missing_graph.onnx", m);
 
   // Nested If subgraphs far deeper than protobuf's default parse recursion limit (100).
-  onnx::ModelProto deep = base_relu();
-  {
-    onnx::GraphProto* g = deep.mutable_graph();
-    g->clear_node();
-    add_input(g, "c", onnx::TensorProto::BOOL, {});
-    onnx::GraphProto* cur = g;
-    for (int depth = 0; depth < 200; ++depth) {
-      auto* n = add_node(cur, "If", {"c"}, {"y"}, "if_" + std::to_string(depth));
-      auto* then_attr = n->add_attribute();
-      then_attr->set_name("then_branch");
-      then_attr->set_type(onnx::AttributeProto::GRAPH);
-      onnx::GraphProto* then_g = then_attr->mutable_g();
-      then_g->set_name("then_" + std::to_string(depth));
-      add_output(then_g, "y", onnx::TensorProto::FLOAT, {1, 4});
-      auto* else_attr = n->add_attribute();
-      else_attr->set_name("else_branch");
-      else_attr->set_type(onnx::AttributeProto::GRAPH);
-      onnx::GraphProto* else_g = else_attr->mutable_g();
-      else_g->set_name("else_" + std::to_string(depth));
-      add_node(else_g, "Relu", {"x"}, {"y"}, "relu_" + std::to_string(depth));
-      add_output(else_g, "y", onnx::TensorProto::FLOAT, {1, 4});
-      cur = then_g;
-    }
-    add_node(cur, "Relu", {"x"}, {"y"}, "innermost");
-  }
+  onnx::ModelProto deep = nested_ifs(200, "Relu");
   write_model("deep_nesting.onnx", deep);
+  // Parseable, but nested deeper than nnc's bound (16).
+  write_model("nesting_over_limit.onnx", nested_ifs(20, "Relu"));
+  // An Add with one input, two If levels down: the error names the path to it.
+  write_model("subgraph_bad_node.onnx", nested_ifs(2, "Add"));
 
   // No ir_version.
   onnx::ModelProto noir = base_relu();

@@ -41,6 +41,8 @@ cases=(
   "duplicate_initializer.onnx|check|'?w'?.*(twice|more than once|not unique|duplicate)"
   "wrong_input_count.onnx|check|input"
   "subgraph_dangling_input.onnx|check|phantom"
+  "nesting_over_limit.onnx|check|nested more than 16"
+  "subgraph_bad_node.onnx|check|If 'if_0' then_branch: If 'if_1' then_branch: Add 'innermost'.*input"
   # ops, attributes and types
   "unknown_op.onnx|check|FooBarOp"
   "custom_domain_op.onnx|run|FooBarOp.*not supported"

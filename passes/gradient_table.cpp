@@ -1,0 +1,73 @@
+// The gradient table: for each differentiable op, its input gradients written as IR ops in
+// terms of the node's inputs x, outputs y and output gradient dy (see passes/autodiff.h).
+// Element-wise binary ops broadcast, so their operands' gradients are unbroadcast.
+#include "ir/error.h"
+#include "passes/autodiff.h"
+#include "passes/pattern.h"
+
+namespace nnc {
+
+std::vector<Value*> gradient_of(GradientBuilder& b, const Node& n, const std::vector<Value*>& output_grads) {
+  Value* dy = output_grads.empty() ? nullptr : output_grads[0];
+  if (!dy) return {};
+  Value* y = n.outputs[0];
+  Value* x = n.input(0);
+  Value* x1 = n.input(1);
+  switch (n.op) {
+    case OpKind::Identity: return {dy};
+    case OpKind::Neg: return {b.op(OpKind::Neg, {dy}, x)};
+    // d(a+b) = da + db;  d(a-b) = da - db
+    case OpKind::Add: return {b.unbroadcast(dy, y, x), b.unbroadcast(dy, y, x1)};
+    case OpKind::Sub: return {b.unbroadcast(dy, y, x), b.unbroadcast(b.op(OpKind::Neg, {dy}, y), y, x1)};
+    // d(a·b) = b·da + a·db
+    case OpKind::Mul: return {b.unbroadcast(b.mul(dy, x1, y), y, x), b.unbroadcast(b.mul(dy, x, y), y, x1)};
+    // d(a/b) = da/b − (a/b)·db/b
+    case OpKind::Div: {
+      Value* da = b.div(dy, x1, y);
+      Value* db = b.op(OpKind::Neg, {b.mul(da, y, y)}, y);
+      return {b.unbroadcast(da, y, x), b.unbroadcast(db, y, x1)};
+    }
+    // relu'(x) = [x > 0]
+    case OpKind::Relu:
+      return {b.op(OpKind::Where, {b.op(OpKind::Greater, {x, b.scalar(0, x)}, nullptr), dy, b.scalar(0, x)}, x)};
+    // σ' = σ(1 − σ);  tanh' = 1 − tanh²;  exp' = exp;  log' = 1/x;  sqrt' = 1/(2·sqrt)
+    case OpKind::Sigmoid: return {b.mul(dy, b.mul(y, b.sub(b.scalar(1, y), y, y), y), x)};
+    case OpKind::Tanh: return {b.mul(dy, b.sub(b.scalar(1, y), b.mul(y, y, y), y), x)};
+    case OpKind::Exp: return {b.mul(dy, y, x)};
+    case OpKind::Log: return {b.div(dy, x, x)};
+    case OpKind::Sqrt: return {b.div(dy, b.mul(b.scalar(2, y), y, y), x)};
+    // Y = A·B:  dA = dY·Bᵀ,  dB = Aᵀ·dY (batch axes unbroadcast)
+    case OpKind::MatMul: {
+      Value* da = b.op(OpKind::MatMul, {dy, b.transpose_last2(x1, x1)}, nullptr);
+      Value* db = b.op(OpKind::MatMul, {b.transpose_last2(x, x), dy}, nullptr);
+      da->dtype = db->dtype = y->dtype;
+      return {b.unbroadcast(da, y, x), b.unbroadcast(db, y, x1)};
+    }
+    // Sum and mean: dy spread back over the reduced axes (÷ their size for the mean)
+    case OpKind::ReduceSum:
+    case OpKind::ReduceMean: {
+      if (!x->has_static_shape()) throw Error("autodiff: " + n.label() + ": the reduction's gradient needs a static input shape");
+      Shape xs = x->static_shape(), kept = xs;
+      std::vector<int64_t> axes = n.attrs.get_ints("axes");
+      if (const Tensor* t = constant_of(n.input(1))) axes = t->to_int64s();
+      else if (n.input(1)) throw Error("autodiff: " + n.label() + ": the reduction's axes must be constant");
+      if (axes.empty() && n.attrs.get_int("noop_with_empty_axes", 0)) return {dy};
+      if (axes.empty()) for (size_t i = 0; i < xs.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+      int64_t count = 1;
+      for (int64_t a : axes) {
+        size_t i = static_cast<size_t>(a < 0 ? a + static_cast<int64_t>(xs.size()) : a);
+        count *= xs.at(i);
+        kept.at(i) = 1;
+      }
+      Value* shape = add_constant(b.graph(), "grad_shape", Tensor::from_int64s(kept, {static_cast<int64_t>(kept.size())}));
+      Value* full = add_constant(b.graph(), "grad_shape", Tensor::from_int64s(xs, {static_cast<int64_t>(xs.size())}));
+      Value* spread = b.op(OpKind::Expand, {b.op(OpKind::Reshape, {dy, shape}, nullptr), full}, x);
+      if (n.op == OpKind::ReduceMean) spread = b.div(spread, b.scalar(static_cast<double>(count), x), x);
+      return {spread};
+    }
+    default:
+      throw Error("autodiff: " + n.label() + ": op " + n.op_type + " has no gradient rule yet");
+  }
+}
+
+}  // namespace nnc
