@@ -1,15 +1,19 @@
 // The gradient table: for each differentiable op, its input gradients written as IR ops in
 // terms of the node's inputs x, outputs y and output gradient dy (see passes/autodiff.h).
-// Element-wise binary ops broadcast, so their operands' gradients are unbroadcast.
+// Element-wise binary ops broadcast, so their operands' gradients are unbroadcast. The
+// activations, softmaxes and movement ops are in passes/gradient_table_nn.cpp.
 #include "ir/error.h"
 #include "passes/autodiff.h"
+#include "passes/gradient_table_parts.h"
 #include "passes/pattern.h"
 
 namespace nnc {
 
 std::vector<Value*> gradient_of(GradientBuilder& b, const Node& n, const std::vector<Value*>& output_grads) {
+  if (auto moved = movement_gradient(b, n, output_grads)) return *moved;  // Split has several outputs
   Value* dy = output_grads.empty() ? nullptr : output_grads[0];
   if (!dy) return {};
+  if (auto act = activation_gradient(b, n, dy)) return *act;
   Value* y = n.outputs[0];
   Value* x = n.input(0);
   Value* x1 = n.input(1);
@@ -41,6 +45,12 @@ std::vector<Value*> gradient_of(GradientBuilder& b, const Node& n, const std::ve
       Value* da = b.op(OpKind::MatMul, {dy, b.transpose_last2(x1, x1)}, nullptr);
       Value* db = b.op(OpKind::MatMul, {b.transpose_last2(x, x), dy}, nullptr);
       da->dtype = db->dtype = y->dtype;
+      return {b.unbroadcast(da, y, x), b.unbroadcast(db, y, x1)};
+    }
+    // d(a^b) = b·a^(b−1)·da + a^b·ln(a)·db
+    case OpKind::Pow: {
+      Value* da = b.mul(dy, b.mul(x1, b.op(OpKind::Pow, {x, b.sub(x1, b.scalar(1, x1), x1)}, y), y), y);
+      Value* db = b.mul(dy, b.mul(y, b.op(OpKind::Log, {x}, x), y), y);
       return {b.unbroadcast(da, y, x), b.unbroadcast(db, y, x1)};
     }
     // Sum and mean: dy spread back over the reduced axes (÷ their size for the mean)

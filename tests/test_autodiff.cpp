@@ -26,38 +26,56 @@ Dims static_dims(const Shape& s) {
   return d;
 }
 
-// loss = ReduceSum(op(x0, x1) * w) for a fixed random w; checks d loss / d x_i.
-void check_gradient(OpKind op, const std::vector<Shape>& shapes, const Shape& out_shape, double lo = -2, double hi = 2) {
+// One op under test: differentiable inputs of the given shapes (random in [lo, hi]), constant
+// inputs after them (shapes, axes), attributes, and the shapes of its outputs.
+struct GradCase {
+  OpKind op;
+  std::vector<Shape> inputs;
+  std::vector<Shape> outputs;
+  Attributes attrs = {};
+  std::vector<Tensor> constants = {};
+  double lo = -2, hi = 2;
+};
+
+Value* typed(Value* v, const Shape& s) {
+  v->dtype = DType::Float64;
+  v->dims = static_dims(s);
+  return v;
+}
+
+// loss = Σ_k ReduceSum(output_k · w_k) for fixed random w_k; checks d loss / d x_i.
+void check_gradient(const GradCase& c) {
   std::mt19937 rng(42);
   Graph g;
-  std::vector<Value*> xs;
+  std::vector<Value*> xs, ins;
   TensorMap feeds;
-  for (size_t i = 0; i < shapes.size(); ++i) {
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
     std::string name = "x" + std::to_string(i);
-    xs.push_back(g.add_input(name, DType::Float64, static_dims(shapes[i])));
-    feeds[name] = random_tensor(shapes[i], rng, lo, hi);
+    xs.push_back(g.add_input(name, DType::Float64, static_dims(c.inputs[i])));
+    feeds[name] = random_tensor(c.inputs[i], rng, c.lo, c.hi);
   }
-  Node* n = g.add_node(op, xs, 1, "op");
-  n->outputs[0]->dtype = DType::Float64;
-  n->outputs[0]->dims = static_dims(out_shape);
-  Value* w = g.add_initializer("w", random_tensor(out_shape, rng, -1, 1));
-  Node* weighted = g.add_node(OpKind::Mul, {n->outputs[0], w}, 1, "weighted");
-  weighted->outputs[0]->dtype = DType::Float64;
-  weighted->outputs[0]->dims = static_dims(out_shape);
+  ins = xs;
+  for (size_t i = 0; i < c.constants.size(); ++i) ins.push_back(g.add_initializer("c" + std::to_string(i), c.constants[i]));
+  Node* n = g.add_node(c.op, ins, static_cast<int>(c.outputs.size()), "op", c.attrs);
+  Value* loss = nullptr;
   Attributes keep;
   keep.set("keepdims", int64_t{0});
-  Node* loss = g.add_node(OpKind::ReduceSum, {weighted->outputs[0]}, 1, "loss", keep);
-  loss->outputs[0]->dtype = DType::Float64;
-  g.outputs = {loss->outputs[0]};
-  std::vector<Value*> grads = build_gradients(g, loss->outputs[0], xs);
+  for (size_t k = 0; k < c.outputs.size(); ++k) {
+    Value* w = g.add_initializer("w" + std::to_string(k), random_tensor(c.outputs[k], rng, -1, 1));
+    Value* weighted = typed(g.add_node(OpKind::Mul, {typed(n->outputs[k], c.outputs[k]), w}, 1)->outputs[0], c.outputs[k]);
+    Value* part = typed(g.add_node(OpKind::ReduceSum, {weighted}, 1, "", keep)->outputs[0], {});
+    loss = loss ? typed(g.add_node(OpKind::Add, {loss, part}, 1)->outputs[0], {}) : part;
+  }
+  g.outputs = {loss};
+  std::vector<Value*> grads = build_gradients(g, loss, xs);
   for (Value* gv : grads) g.outputs.push_back(gv);
 
   std::vector<Tensor> analytic = run_reference(g, feeds);
   const double eps = 1e-6;
   for (size_t i = 0; i < xs.size(); ++i) {
-    INFO(op_name(op) << " input " << i);
+    INFO(op_name(c.op) << " input " << i);
     const Tensor& grad = analytic[1 + i];
-    REQUIRE(grad.shape() == shapes[i]);
+    REQUIRE(grad.shape() == c.inputs[i]);
     for (int64_t k = 0; k < grad.numel(); ++k) {
       TensorMap plus = feeds, minus = feeds;
       plus[xs[i]->name].set_double(k, feeds[xs[i]->name].at_double(k) + eps);
@@ -67,6 +85,18 @@ void check_gradient(OpKind op, const std::vector<Shape>& shapes, const Shape& ou
     }
   }
 }
+
+void check_gradient(OpKind op, const std::vector<Shape>& shapes, const Shape& out_shape, double lo = -2, double hi = 2) {
+  check_gradient(GradCase{op, shapes, {out_shape}, {}, {}, lo, hi});
+}
+
+Attributes with(const std::string& name, AttrValue v) {
+  Attributes a;
+  a.set(name, std::move(v));
+  return a;
+}
+
+Tensor int64s(std::vector<int64_t> v) { return Tensor::from_int64s(v, {static_cast<int64_t>(v.size())}); }
 
 }  // namespace
 
@@ -93,6 +123,33 @@ TEST_CASE("gradient rules of broadcasting binary ops sum over the broadcast axes
 TEST_CASE("reductions spread the gradient back over the reduced axes") {
   check_gradient(OpKind::ReduceSum, {{2, 3}}, {});
   check_gradient(OpKind::ReduceMean, {{2, 3}}, {});
+}
+
+TEST_CASE("gradient rules of the activations match finite differences") {
+  // (ranges keep away from the kinks, where the one-sided slopes differ)
+  check_gradient(GradCase{OpKind::LeakyRelu, {{2, 3}}, {{2, 3}}, with("alpha", 0.1f)});
+  check_gradient(GradCase{OpKind::Elu, {{2, 3}}, {{2, 3}}, with("alpha", 0.7f)});
+  for (OpKind op : {OpKind::Softplus, OpKind::Softsign, OpKind::Silu, OpKind::Gelu}) check_gradient(op, {{2, 3}}, {2, 3});
+  check_gradient(GradCase{OpKind::HardSigmoid, {{2, 3}}, {{2, 3}}, with("alpha", 0.3f), {}, -4, 4});
+  check_gradient(OpKind::Abs, {{2, 3}}, {2, 3});
+  check_gradient(OpKind::Pow, {{2, 3}, {3}}, {2, 3}, 0.5, 2);
+}
+
+TEST_CASE("Softmax and LogSoftmax gradients, over the last and a middle axis") {
+  for (OpKind op : {OpKind::Softmax, OpKind::LogSoftmax}) {
+    check_gradient(op, {{2, 4}}, {2, 4});
+    check_gradient(GradCase{op, {{2, 3, 2}}, {{2, 3, 2}}, with("axis", int64_t{1})});
+  }
+}
+
+TEST_CASE("movement ops move the gradient back: Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Concat, Split") {
+  check_gradient(GradCase{OpKind::Reshape, {{2, 3}}, {{3, 2}}, {}, {int64s({3, 2})}});
+  check_gradient(GradCase{OpKind::Flatten, {{2, 3, 2}}, {{2, 6}}});
+  check_gradient(GradCase{OpKind::Squeeze, {{2, 1, 3}}, {{2, 3}}, {}, {int64s({1})}});
+  check_gradient(GradCase{OpKind::Unsqueeze, {{2, 3}}, {{2, 1, 3}}, {}, {int64s({1})}});
+  check_gradient(GradCase{OpKind::Transpose, {{2, 3, 4}}, {{4, 2, 3}}, with("perm", std::vector<int64_t>{2, 0, 1})});
+  check_gradient(GradCase{OpKind::Concat, {{2, 3}, {2, 1}}, {{2, 4}}, with("axis", int64_t{1})});
+  check_gradient(GradCase{OpKind::Split, {{5, 2}}, {{2, 2}, {3, 2}}, with("axis", int64_t{0}), {int64s({2, 3})}});
 }
 
 TEST_CASE("MatMul's gradient: dA = dY Bt, dB = At dY, batch broadcast summed") {
