@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
   int total = passed + failed + excluded;
   double rate = total ? static_cast<double>(passed) / total : 0;
   std::cout << "ONNX backend tests on the reference interpreter: " << passed << " of " << total << " pass ("
-            << static_cast<int>(rate * 1000) / 10.0 << "%); " << excluded << " excluded with a reason, counted as failed\n";
+            << std::round(rate * 1000) / 10.0 << "%); " << excluded << " excluded with a reason, counted as failed\n";
   std::cout << passed << " passed, " << (failed + excluded) << " failed\n";
   if (unexpected) std::cout << unexpected << " test(s) failed that are not in the exclude list\n";
   if (rate < min_rate) std::cout << "pass rate is below the required " << min_rate * 100 << "%\n";

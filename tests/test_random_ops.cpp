@@ -91,6 +91,27 @@ TEST_CASE("Multinomial samples the class whose logit dominates") {
   }
 }
 
+TEST_CASE("training-mode Dropout keeps 1 - ratio of the elements, scaled by 1/(1 - ratio), seeded") {
+  Tensor x(DType::Float32, {100000});
+  for (int64_t i = 0; i < x.numel(); ++i) x.set_double(i, 2.0);
+  Tensor ratio = Tensor::scalar_float(0.25f);
+  Tensor training(DType::Bool, {});
+  training.data<bool>()[0] = true;
+  Graph g;
+  Node* n = g.add_node(OpKind::Dropout, {g.add_value("x"), g.add_value("r"), g.add_value("t")}, 2, "drop",
+                       [] { Attributes a; a.set("seed", 5.0f); return a; }());
+  KernelContext ctx{*n, {&x, &ratio, &training}, 17};
+  Tensors out = ref_kernel(OpKind::Dropout)(ctx);
+  CHECK(out == ref_kernel(OpKind::Dropout)(ctx));
+  int64_t kept = 0;
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    bool keep = out[1].data<bool>()[i];
+    kept += keep;
+    REQUIRE(out[0].at_double(i) == Catch::Detail::Approx(keep ? 2.0 / 0.75 : 0.0));
+  }
+  CHECK(static_cast<double>(kept) / x.numel() == Catch::Detail::Approx(0.75).margin(0.01));
+}
+
 TEST_CASE("RandomUniform with a negative shape is a clear error") {
   Attributes a;
   a.set("shape", std::vector<int64_t>{2, -1});

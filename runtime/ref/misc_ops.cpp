@@ -1,5 +1,5 @@
 // Reference kernels for element-wise ops with optional inputs or non-float attributes
-// (Clip, Where, BitShift, Cast, CastLike, Identity, Dropout) and for tensor sources and
+// (Clip, Where, BitShift, Cast, CastLike) and for tensor sources and
 // shape queries (Constant, ConstantOfShape, Range, EyeLike, Shape, Size).
 #include <algorithm>
 #include <cmath>
@@ -84,20 +84,6 @@ Tensors ref_Cast(const KernelContext& ctx) {
 
 Tensors ref_CastLike(const KernelContext& ctx) { return {ctx.in(0).cast(ctx.in(1).dtype())}; }
 
-
-// Inference-mode Dropout is the identity; its optional mask output is all true.
-Tensors ref_Dropout(const KernelContext& ctx) {
-  bool training = ctx.has_input(2) && ctx.in(2).numel() > 0 && ctx.in(2).at_double(0) != 0;
-  double ratio = ctx.has_input(1) ? ctx.in(1).at_double(0) : ctx.attrs().get_float("ratio", 0.5f);
-  if (training && ratio > 0) ctx.fail("training-mode Dropout is not supported by the reference interpreter");
-  Tensors out{ctx.in(0)};
-  if (ctx.num_outputs() > 1) {
-    Tensor mask(DType::Bool, ctx.in(0).shape());
-    for (int64_t i = 0; i < mask.numel(); ++i) mask.data<bool>()[i] = true;
-    out.push_back(std::move(mask));
-  }
-  return out;
-}
 
 Tensors ref_Constant(const KernelContext& ctx) {
   const Attributes& at = ctx.attrs();

@@ -1,5 +1,5 @@
-// Reference kernels of ONNX's random ops: RandomUniform(Like), RandomNormal(Like), Bernoulli and
-// Multinomial. All draw from std::mt19937_64 through hand-written transforms, so results with a
+// Reference kernels of ONNX's random ops: RandomUniform(Like), RandomNormal(Like), Bernoulli,
+// Multinomial, and Dropout (random in training mode). All draw from std::mt19937_64 through hand-written transforms, so results with a
 // "seed" attribute are reproducible across runs and platforms; they do not match numpy's
 // generator, so ONNX's Bernoulli test data (made with numpy) cannot be reproduced.
 #include <algorithm>
@@ -161,6 +161,30 @@ Tensors ref_Multinomial(const KernelContext& ctx) {
     }
   }
   return single_output(ctx, std::move(out));
+}
+
+// Dropout: the identity in inference mode (mask all true). In training mode each element is
+// kept with probability 1 − ratio and scaled by 1/(1 − ratio), seeded like the ops above.
+Tensors ref_Dropout(const KernelContext& ctx) {
+  const Tensor& x = ctx.in(0);
+  bool training = ctx.has_input(2) && ctx.in(2).numel() > 0 && ctx.in(2).at_double(0) != 0;
+  double ratio = ctx.has_input(1) ? ctx.in(1).at_double(0) : ctx.attrs().get_float("ratio", 0.5f);
+  ctx.require(ratio >= 0 && ratio < 1, "ratio must be in [0, 1), got " + std::to_string(ratio));
+  Tensor y = x, mask(DType::Bool, x.shape());
+  bool* keep = mask.data<bool>();
+  if (!training || ratio == 0) {
+    std::fill(keep, keep + mask.numel(), true);
+  } else {
+    Rng rng(ctx);
+    double scale = 1 / (1 - ratio);
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      keep[i] = rng.uniform() >= ratio;
+      y.set_double(i, keep[i] ? x.at_double(i) * scale : 0.0);
+    }
+  }
+  Tensors out{std::move(y)};
+  if (ctx.num_outputs() > 1) out.push_back(std::move(mask));
+  return out;
 }
 
 }  // namespace nnc
