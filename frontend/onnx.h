@@ -32,7 +32,8 @@ void export_onnx_file(const Graph& g, const std::string& path, bool overwrite = 
 // TensorProto <-> Tensor. `base_dir` resolves external data ("" refuses it).
 Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir = "");
 onnx::TensorProto tensor_to_proto(const Tensor& t, const std::string& name = "");
-Tensor read_tensor_pb(const std::string& path);   // a serialized TensorProto file
+Tensor read_tensor_pb(const std::string& path);
+std::string read_binary_file(const std::string& path);  // a clear error when it cannot be read   // a serialized TensorProto file
 void write_tensor_pb(const Tensor& t, const std::string& path, const std::string& name = "");
 
 }  // namespace nnc

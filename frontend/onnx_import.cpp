@@ -212,7 +212,9 @@ class GraphBuilder {
   std::vector<Value*> captured_outer_;
 };
 
-std::string read_file(const std::string& path) {
+}  // namespace
+
+std::string read_binary_file(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw Error("cannot open '" + path + "': no such file");
   std::ifstream in(path, std::ios::binary);
@@ -222,10 +224,8 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-}  // namespace
-
 std::unique_ptr<Graph> import_onnx_file(const std::string& path, const ImportOptions& opts) {
-  std::string bytes = read_file(path);
+  std::string bytes = read_binary_file(path);
   onnx::ModelProto model;
   if (bytes.empty() || !model.ParseFromString(bytes))
     throw Error("'" + path + "' is not a valid ONNX model (truncated, or not a protobuf file)");

@@ -5,7 +5,6 @@
 
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "frontend/onnx.h"
 #include "ir/error.h"
@@ -40,14 +39,6 @@ void container_from_proto(const onnx::TypeProto& t, ProtoType& out, const std::s
   }
   if (t.value_case() == onnx::TypeProto::VALUE_NOT_SET) return;  // left to shape inference
   throw Error(what + " has a type nnc does not support (only tensors, sequences of tensors and optionals of those)");
-}
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 RuntimeValue sequence_from_proto(const onnx::SequenceProto& p, DType declared, const std::string& path) {
@@ -104,7 +95,7 @@ Tensor as_bfloat16_if_declared(Tensor t, const Value& declared) {
 
 RuntimeValue read_value_pb(const std::string& path, const Value& declared) {
   if (declared.is_plain_tensor()) return as_bfloat16_if_declared(read_tensor_pb(path), declared);
-  std::string bytes = read_bytes(path);
+  std::string bytes = read_binary_file(path);
   if (!declared.optional) {
     onnx::SequenceProto p;
     if (!p.ParseFromString(bytes)) throw Error("'" + path + "' is not a serialized ONNX SequenceProto");

@@ -19,6 +19,12 @@ Value* GradientBuilder::op(OpKind kind, const std::vector<Value*>& inputs, const
   return out;
 }
 
+Value* GradientBuilder::op(OpKind kind, const std::vector<Value*>& inputs, DType dtype, Attributes attrs) {
+  Value* out = op(kind, inputs, nullptr, std::move(attrs));
+  out->dtype = dtype;
+  return out;
+}
+
 Value* GradientBuilder::scalar(double v, const Value* like) {
   Tensor t(like->dtype, {});
   t.set_double(0, v);
@@ -26,8 +32,7 @@ Value* GradientBuilder::scalar(double v, const Value* like) {
 }
 
 Value* GradientBuilder::filled_like(double v, const Value* like) {
-  Value* shape = op(OpKind::Shape, {const_cast<Value*>(like)}, nullptr);
-  shape->dtype = DType::Int64;
+  Value* shape = op(OpKind::Shape, {const_cast<Value*>(like)}, DType::Int64);
   Tensor fill(like->dtype, {1});
   fill.set_double(0, v);
   Attributes attrs;
@@ -47,8 +52,7 @@ Value* GradientBuilder::unbroadcast(Value* grad, const Value* out, const Value* 
   Value* summed = grad;
   if (!axes.empty()) {
     Value* ax = add_constant(g_, "grad_axes", Tensor::from_int64s(axes, {static_cast<int64_t>(axes.size())}));
-    summed = op(OpKind::ReduceSum, {grad, ax}, nullptr);
-    summed->dtype = in->dtype;
+    summed = op(OpKind::ReduceSum, {grad, ax}, in->dtype);
   }
   Value* shape = add_constant(g_, "grad_shape", Tensor::from_int64s(is, {static_cast<int64_t>(is.size())}));
   return op(OpKind::Reshape, {summed, shape}, in);
@@ -62,9 +66,7 @@ Value* GradientBuilder::transpose_last2(Value* v, const Value* like) {
   std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
   Attributes attrs;
   attrs.set("perm", perm);
-  Value* t = op(OpKind::Transpose, {v}, nullptr, std::move(attrs));
-  t->dtype = like->dtype;
-  return t;
+  return op(OpKind::Transpose, {v}, like->dtype, std::move(attrs));
 }
 
 std::vector<Value*> build_gradients(Graph& g, Value* y, const std::vector<Value*>& xs, Value* dy) {
@@ -135,10 +137,7 @@ bool expand_gradient_ops(Graph& g) {
       if (!outs[i]) continue;
       if (g.replace_value(outs[i], grads[i])) continue;
       // The gradient is already an input or an output (e.g. shared by two xs): copy it.
-      Node* copy = g.add_node(OpKind::Identity, {grads[i]}, 1, g.unique_name("grad_copy"));
-      copy->outputs[0]->dtype = grads[i]->dtype;
-      copy->outputs[0]->dims = grads[i]->dims;
-      g.replace_value(outs[i], copy->outputs[0]);
+      g.replace_value(outs[i], GradientBuilder(g).op(OpKind::Identity, {grads[i]}, grads[i]));
     }
   }
   if (gradient_nodes.empty()) return false;

@@ -20,6 +20,8 @@ class GradientBuilder {
   explicit GradientBuilder(Graph& g) : g_(g) {}
   // A new node's single output, with `like`'s dtype and dims (when like is given).
   Value* op(OpKind op, const std::vector<Value*>& inputs, const Value* like, Attributes attrs = {});
+  // A new node's single output of the given dtype (dims left to the kernels).
+  Value* op(OpKind op, const std::vector<Value*>& inputs, DType dtype, Attributes attrs = {});
   Value* add(Value* a, Value* b, const Value* like) { return op(OpKind::Add, {a, b}, like); }
   Value* sub(Value* a, Value* b, const Value* like) { return op(OpKind::Sub, {a, b}, like); }
   Value* mul(Value* a, Value* b, const Value* like) { return op(OpKind::Mul, {a, b}, like); }

@@ -33,7 +33,7 @@ std::vector<Value*> gradient_of(GradientBuilder& b, const Node& n, const std::ve
     }
     // relu'(x) = [x > 0]
     case OpKind::Relu:
-      return {b.op(OpKind::Where, {b.op(OpKind::Greater, {x, b.scalar(0, x)}, nullptr), dy, b.scalar(0, x)}, x)};
+      return {b.op(OpKind::Where, {b.op(OpKind::Greater, {x, b.scalar(0, x)}, DType::Bool), dy, b.scalar(0, x)}, x)};
     // σ' = σ(1 − σ);  tanh' = 1 − tanh²;  exp' = exp;  log' = 1/x;  sqrt' = 1/(2·sqrt)
     case OpKind::Sigmoid: return {b.mul(dy, b.mul(y, b.sub(b.scalar(1, y), y, y), y), x)};
     case OpKind::Tanh: return {b.mul(dy, b.sub(b.scalar(1, y), b.mul(y, y, y), y), x)};
@@ -42,9 +42,8 @@ std::vector<Value*> gradient_of(GradientBuilder& b, const Node& n, const std::ve
     case OpKind::Sqrt: return {b.div(dy, b.mul(b.scalar(2, y), y, y), x)};
     // Y = A·B:  dA = dY·Bᵀ,  dB = Aᵀ·dY (batch axes unbroadcast)
     case OpKind::MatMul: {
-      Value* da = b.op(OpKind::MatMul, {dy, b.transpose_last2(x1, x1)}, nullptr);
-      Value* db = b.op(OpKind::MatMul, {b.transpose_last2(x, x), dy}, nullptr);
-      da->dtype = db->dtype = y->dtype;
+      Value* da = b.op(OpKind::MatMul, {dy, b.transpose_last2(x1, x1)}, y->dtype);
+      Value* db = b.op(OpKind::MatMul, {b.transpose_last2(x, x), dy}, y->dtype);
       return {b.unbroadcast(da, y, x), b.unbroadcast(db, y, x1)};
     }
     // d(a^b) = b·a^(b−1)·da + a^b·ln(a)·db
@@ -71,7 +70,7 @@ std::vector<Value*> gradient_of(GradientBuilder& b, const Node& n, const std::ve
       }
       Value* shape = add_constant(b.graph(), "grad_shape", Tensor::from_int64s(kept, {static_cast<int64_t>(kept.size())}));
       Value* full = add_constant(b.graph(), "grad_shape", Tensor::from_int64s(xs, {static_cast<int64_t>(xs.size())}));
-      Value* spread = b.op(OpKind::Expand, {b.op(OpKind::Reshape, {dy, shape}, nullptr), full}, x);
+      Value* spread = b.op(OpKind::Expand, {b.op(OpKind::Reshape, {dy, shape}, y->dtype), full}, x);
       if (n.op == OpKind::ReduceMean) spread = b.div(spread, b.scalar(static_cast<double>(count), x), x);
       return {spread};
     }

@@ -13,11 +13,7 @@ namespace {
 float attr_a(const Node& n) { return n.attrs.get_float(op_info(n.op).attr_a, static_cast<float>(op_info(n.op).default_a)); }
 float attr_b(const Node& n) { return n.attrs.get_float(op_info(n.op).attr_b, static_cast<float>(op_info(n.op).default_b)); }
 
-Value* bool_op(GradientBuilder& b, OpKind op, const std::vector<Value*>& ins) {
-  Value* v = b.op(op, ins, nullptr);
-  v->dtype = DType::Bool;
-  return v;
-}
+Value* bool_op(GradientBuilder& b, OpKind op, const std::vector<Value*>& ins) { return b.op(op, ins, DType::Bool); }
 
 Value* int64s(GradientBuilder& b, const std::vector<int64_t>& v) {
   return add_constant(b.graph(), "grad_ints", Tensor::from_int64s(v, {static_cast<int64_t>(v.size())}));
@@ -27,9 +23,7 @@ Value* int64s(GradientBuilder& b, const std::vector<int64_t>& v) {
 Value* sum_over(GradientBuilder& b, Value* v, int64_t axis, const Value* like) {
   Attributes attrs;
   attrs.set("keepdims", int64_t{1});
-  Value* s = b.op(OpKind::ReduceSum, {v, int64s(b, {axis})}, nullptr, std::move(attrs));
-  s->dtype = like->dtype;
-  return s;
+  return b.op(OpKind::ReduceSum, {v, int64s(b, {axis})}, like->dtype, std::move(attrs));
 }
 
 int64_t static_axis_size(const Node& n, const Value* v, int64_t axis) {
@@ -106,8 +100,7 @@ std::optional<std::vector<Value*>> movement_gradient(GradientBuilder& b, const N
     case OpKind::Flatten:
     case OpKind::Squeeze:
     case OpKind::Unsqueeze: {
-      Value* shape = b.op(OpKind::Shape, {x}, nullptr);
-      shape->dtype = DType::Int64;
+      Value* shape = b.op(OpKind::Shape, {x}, DType::Int64);
       return std::vector<Value*>{b.op(OpKind::Reshape, {dy, shape}, x)};
     }
     // Transpose back with the inverse permutation.

@@ -61,6 +61,21 @@ RuntimeValues run_graph(const Graph& g, Env env) {
   return outs;
 }
 
+// The graph's inputs from a name -> Tensor or RuntimeValue map, each copied once and checked
+// against its declared type.
+template <class Map>
+Env bind_inputs(const Graph& g, const Map& inputs) {
+  Env env;
+  for (const Value* v : g.inputs) {
+    auto it = inputs.find(v->name);
+    if (it == inputs.end()) throw Error("no data for graph input '" + v->name + "'", ErrorKind::Runtime);
+    RuntimeValue data(it->second);
+    check_value_type(*v, data, "input '" + v->name + "'");
+    env[v] = std::move(data);
+  }
+  return env;
+}
+
 }  // namespace
 
 std::vector<std::string> unsupported_nodes(const Graph& g) {
@@ -74,21 +89,11 @@ std::vector<std::string> unsupported_nodes(const Graph& g) {
   return out;
 }
 
-RuntimeValues run_reference_values(const Graph& g, const ValueMap& inputs) {
-  Env env;
-  for (const Value* v : g.inputs) {
-    auto it = inputs.find(v->name);
-    if (it == inputs.end()) throw Error("no data for graph input '" + v->name + "'", ErrorKind::Runtime);
-    check_value_type(*v, it->second, "input '" + v->name + "'");
-    env[v] = it->second;
-  }
-  return run_graph(g, std::move(env));
-}
+RuntimeValues run_reference_values(const Graph& g, const ValueMap& inputs) { return run_graph(g, bind_inputs(g, inputs)); }
 
 std::vector<Tensor> run_reference(const Graph& g, const TensorMap& inputs) {
-  ValueMap values(inputs.begin(), inputs.end());
   std::vector<Tensor> outs;
-  for (RuntimeValue& r : run_reference_values(g, values)) {
+  for (RuntimeValue& r : run_graph(g, bind_inputs(g, inputs))) {
     if (!r.is_plain_tensor()) throw Error("the model returns a " + r.type_str() + ", not a tensor", ErrorKind::Runtime);
     outs.push_back(std::move(r.tensor));
   }

@@ -8,7 +8,6 @@
 // Every test not in the exclude list must pass; an excluded test counts as failed in the
 // summary, and each exclusion carries its reason in the file ("name  # reason").
 #include <algorithm>
-#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <fstream>

@@ -2,22 +2,13 @@
 #include <catch2/catch.hpp>
 
 #include "runtime/ref/kernel.h"
+#include "tests/run_op.h"
 
 using namespace nnc;
+using nnc::test::run_op;
 using Catch::Detail::Approx;
 
 namespace {
-
-// Runs one op on the given tensors through its reference kernel.
-Tensors run_op(OpKind op, const std::vector<Tensor>& ins, Attributes attrs = {}, int num_outputs = 1) {
-  Graph g;
-  std::vector<Value*> vals;
-  for (size_t i = 0; i < ins.size(); ++i) vals.push_back(g.add_value("in" + std::to_string(i)));
-  Node* n = g.add_node(op, vals, num_outputs, "node_under_test", std::move(attrs));
-  KernelContext ctx{*n, {}, 17};
-  for (const Tensor& t : ins) ctx.inputs.push_back(&t);
-  return ref_kernel(op)(ctx);
-}
 
 Tensor floats(std::vector<float> v, Shape s) { return Tensor::from_floats(v, std::move(s)); }
 

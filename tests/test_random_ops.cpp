@@ -5,20 +5,14 @@
 #include <cmath>
 
 #include "runtime/ref/kernel.h"
+#include "tests/run_op.h"
 
 using namespace nnc;
+using nnc::test::run_op;
 
 namespace {
 
-Tensor run_random(OpKind op, Attributes attrs, const std::vector<Tensor>& ins = {}) {
-  Graph g;
-  std::vector<Value*> vals;
-  for (size_t i = 0; i < ins.size(); ++i) vals.push_back(g.add_value("in" + std::to_string(i)));
-  Node* n = g.add_node(op, vals, 1, "random_node", std::move(attrs));
-  KernelContext ctx{*n, {}, 17};
-  for (const Tensor& t : ins) ctx.inputs.push_back(&t);
-  return ref_kernel(op)(ctx).at(0);
-}
+Tensor run_random(OpKind op, Attributes attrs, const std::vector<Tensor>& ins = {}) { return run_op(op, ins, std::move(attrs)).at(0); }
 
 Attributes shaped(float seed) {
   Attributes a;
@@ -97,12 +91,10 @@ TEST_CASE("training-mode Dropout keeps 1 - ratio of the elements, scaled by 1/(1
   Tensor ratio = Tensor::scalar_float(0.25f);
   Tensor training(DType::Bool, {});
   training.data<bool>()[0] = true;
-  Graph g;
-  Node* n = g.add_node(OpKind::Dropout, {g.add_value("x"), g.add_value("r"), g.add_value("t")}, 2, "drop",
-                       [] { Attributes a; a.set("seed", 5.0f); return a; }());
-  KernelContext ctx{*n, {&x, &ratio, &training}, 17};
-  Tensors out = ref_kernel(OpKind::Dropout)(ctx);
-  CHECK(out == ref_kernel(OpKind::Dropout)(ctx));
+  Attributes seeded;
+  seeded.set("seed", 5.0f);
+  Tensors out = run_op(OpKind::Dropout, {x, ratio, training}, seeded, 2);
+  CHECK(out == run_op(OpKind::Dropout, {x, ratio, training}, seeded, 2));
   int64_t kept = 0;
   for (int64_t i = 0; i < x.numel(); ++i) {
     bool keep = out[1].data<bool>()[i];
@@ -115,5 +107,5 @@ TEST_CASE("training-mode Dropout keeps 1 - ratio of the elements, scaled by 1/(1
 TEST_CASE("RandomUniform with a negative shape is a clear error") {
   Attributes a;
   a.set("shape", std::vector<int64_t>{2, -1});
-  CHECK_THROWS_WITH(run_random(OpKind::RandomUniform, a), Catch::Contains("random_node"));
+  CHECK_THROWS_WITH(run_random(OpKind::RandomUniform, a), Catch::Contains("node_under_test"));
 }

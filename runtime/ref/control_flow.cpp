@@ -29,16 +29,17 @@ Tensor take(const KernelContext& ctx, const Tensor& x, int64_t axis, int64_t ind
 // The parts stacked along a new axis; `like` gives the dtype when there are none.
 Tensor stack(const KernelContext& ctx, const std::vector<Tensor>& parts, int64_t axis, DType like) {
   if (parts.empty()) return Tensor(like == DType::Undefined ? DType::Float32 : like, {0});
+  axis = normalize_axis(ctx, axis, parts.front().rank() + 1);
   std::vector<Tensor> expanded;
   for (const Tensor& t : parts) {
     Shape s = t.shape();
-    s.insert(s.begin() + normalize_axis(ctx, axis, t.rank() + 1), 1);
+    s.insert(s.begin() + std::min<int64_t>(axis, t.rank()), 1);
     expanded.push_back(t.reshaped(s));
   }
   std::vector<const Tensor*> ptrs;
   for (const Tensor& t : expanded) ptrs.push_back(&t);
   Attributes attrs;
-  attrs.set("axis", normalize_axis(ctx, axis, parts.front().rank() + 1));
+  attrs.set("axis", axis);
   return run_kernel(ctx, OpKind::Concat, ptrs, attrs);
 }
 
