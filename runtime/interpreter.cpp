@@ -9,23 +9,6 @@ namespace {
 
 using Env = std::unordered_map<const Value*, RuntimeValue>;
 
-RuntimeValues run_kernel_on(const Node& n, const Env& env, int64_t opset) {
-  KernelContext ctx{n, {}, opset};
-  for (const Value* v : n.inputs) {
-    const RuntimeValue* data = v ? &env.at(v) : nullptr;
-    ctx.values.push_back(data);
-    ctx.inputs.push_back(data && data->is_plain_tensor() ? &data->tensor : nullptr);
-  }
-  if (ValueKernel kernel = ref_value_kernel(n.op)) return kernel(ctx);
-  RefKernel kernel = ref_kernel(n.op);
-  if (!kernel) throw Error(n.label() + ": op " + n.op_type + " is not supported by the reference interpreter");
-  for (size_t i = 0; i < n.inputs.size(); ++i)
-    if (ctx.values[i] && !ctx.inputs[i])
-      ctx.fail("input " + std::to_string(i) + " is a " + ctx.values[i]->type_str() + ", this op takes tensors");
-  Tensors tensors = kernel(ctx);
-  return RuntimeValues(std::make_move_iterator(tensors.begin()), std::make_move_iterator(tensors.end()));
-}
-
 // Runs g's nodes in env, which holds its inputs, initializers and captures.
 RuntimeValues run_graph(const Graph& g, Env env) {
   for (const Value* v : g.initializers) env[v] = *v->initializer;
@@ -36,17 +19,9 @@ RuntimeValues run_graph(const Graph& g, Env env) {
   for (const Value* v : g.outputs) ++uses[v];
 
   for (const Node* n : order) {
-    RuntimeValues results;
-    try {
-      results = run_kernel_on(*n, env, g.opset);
-    } catch (const Error& e) {  // e.g. a size limit hit inside Tensor: add the node's name
-      std::string what = e.what();
-      if (what.rfind(n->label(), 0) == 0) throw;
-      throw Error(n->label() + ": " + what, e.kind());
-    }
-    if (results.size() < n->outputs.size())
-      throw Error(n->label() + ": kernel produced " + std::to_string(results.size()) + " outputs, expected " +
-                  std::to_string(n->outputs.size()), ErrorKind::Runtime);
+    std::vector<const RuntimeValue*> in;
+    for (const Value* v : n->inputs) in.push_back(v ? &env.at(v) : nullptr);
+    RuntimeValues results = run_node_reference(*n, in, g.opset);
     for (size_t i = 0; i < n->outputs.size(); ++i)
       if (n->outputs[i]) env[n->outputs[i]] = std::move(results[i]);
     for (const Value* v : n->inputs)
@@ -77,6 +52,36 @@ Env bind_inputs(const Graph& g, const Map& inputs) {
 }
 
 }  // namespace
+
+RuntimeValues run_node_reference(const Node& n, const std::vector<const RuntimeValue*>& inputs, int64_t opset) {
+  KernelContext ctx{n, {}, opset};
+  for (const RuntimeValue* data : inputs) {
+    ctx.values.push_back(data);
+    ctx.inputs.push_back(data && data->is_plain_tensor() ? &data->tensor : nullptr);
+  }
+  RuntimeValues results;
+  try {
+    if (ValueKernel value_kernel = ref_value_kernel(n.op)) {
+      results = value_kernel(ctx);
+    } else {
+      RefKernel kernel = ref_kernel(n.op);
+      if (!kernel) throw Error(n.label() + ": op " + n.op_type + " is not supported by the reference interpreter");
+      for (size_t i = 0; i < inputs.size(); ++i)
+        if (ctx.values[i] && !ctx.inputs[i])
+          ctx.fail("input " + std::to_string(i) + " is a " + ctx.values[i]->type_str() + ", this op takes tensors");
+      Tensors tensors = kernel(ctx);
+      results.assign(std::make_move_iterator(tensors.begin()), std::make_move_iterator(tensors.end()));
+    }
+  } catch (const Error& e) {  // e.g. a size limit hit inside Tensor: add the node's name
+    std::string what = e.what();
+    if (what.rfind(n.label(), 0) == 0) throw;
+    throw Error(n.label() + ": " + what, e.kind());
+  }
+  if (results.size() < n.outputs.size())
+    throw Error(n.label() + ": kernel produced " + std::to_string(results.size()) + " outputs, expected " +
+                std::to_string(n.outputs.size()), ErrorKind::Runtime);
+  return results;
+}
 
 std::vector<std::string> unsupported_nodes(const Graph& g) {
   std::vector<std::string> out;

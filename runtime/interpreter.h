@@ -19,6 +19,10 @@ RuntimeValues run_reference_values(const Graph& g, const ValueMap& inputs);
 // The same for graphs whose inputs and outputs are all tensors (a clear error otherwise).
 std::vector<Tensor> run_reference(const Graph& g, const TensorMap& inputs);
 
+// Runs one node on its reference kernel (inputs by position, nullptr = omitted); errors name
+// the node. The CPU backend's executor uses it for nodes without a compiled kernel.
+RuntimeValues run_node_reference(const Node& n, const std::vector<const RuntimeValue*>& inputs, int64_t opset);
+
 // Lists the nodes the reference interpreter has no kernel for ("Op 'name'"), subgraphs included.
 std::vector<std::string> unsupported_nodes(const Graph& g);
 

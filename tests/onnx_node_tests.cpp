@@ -1,7 +1,13 @@
 // Runs the official ONNX backend node tests (model.onnx + test_data_set_*/{input,output}_*.pb)
-// on the reference interpreter with ONNX's tolerances (rtol 1e-3, atol 1e-7).
+// on the reference interpreter, or on the CPU backend, with ONNX's tolerances (rtol 1e-3,
+// atol 1e-7).
 //
-//   onnx_node_tests DIR... [--exclude FILE] [--min-pass-rate R] [--only NAME] [--verbose]
+//   onnx_node_tests DIR... [--backend reference|cpu] [--exclude FILE] [--min-pass-rate R]
+//                   [--min-compiled-rate R] [--only NAME] [--verbose]
+//
+// With --backend cpu, a test counts as compiled when every node of its model runs in a
+// compiled kernel (none falls back to its reference kernel); --min-compiled-rate bounds
+// the share of compiled tests.
 //
 // Several DIRs are counted together (the pytorch-converted, pytorch-operator and simple folders).
 //
@@ -18,6 +24,7 @@
 #include "frontend/onnx.h"
 #include "frontend/onnx_types.h"
 #include "runtime/interpreter.h"
+#include "runtime/session.h"
 
 namespace fs = std::filesystem;
 using namespace nnc;
@@ -82,10 +89,18 @@ std::vector<fs::path> sorted_files(const fs::path& dir, const std::string& prefi
   return files;
 }
 
+struct TestRun {
+  std::string backend = "reference";
+  bool compiled = false;  // cpu: no node fell back
+};
+
 // Returns "" on success, else the reason for failure.
-std::string run_test(const fs::path& dir) {
+std::string run_test(const fs::path& dir, TestRun& run) {
   try {
-    auto g = import_onnx_file((dir / "model.onnx").string());
+    std::shared_ptr<const Graph> g = import_onnx_file((dir / "model.onnx").string());
+    SessionOptions so;
+    so.backend = run.backend;
+    Session session(g, so);
     int sets = 0;
     for (auto& set : fs::directory_iterator(dir)) {
       if (!set.is_directory() || set.path().filename().string().rfind("test_data_set_", 0) != 0) continue;
@@ -95,7 +110,8 @@ std::string run_test(const fs::path& dir) {
       if (inputs.size() > g->inputs.size()) return "more input files than graph inputs";
       ValueMap feeds;
       for (size_t i = 0; i < inputs.size(); ++i) feeds[g->inputs[i]->name] = read_value_pb(inputs[i].string(), *g->inputs[i]);
-      auto got = run_reference_values(*g, feeds);
+      auto got = session.run(feeds);
+      if (auto program = session.program()) run.compiled = program->fallback_nodes().empty();
       if (got.size() != outputs.size()) return "produced " + std::to_string(got.size()) + " outputs, expected " + std::to_string(outputs.size());
       for (size_t i = 0; i < outputs.size(); ++i) {
         std::string diff = compare(got[i], read_value_pb(outputs[i].string(), *g->outputs[i]));
@@ -113,19 +129,22 @@ std::string run_test(const fs::path& dir) {
 int main(int argc, char** argv) {
   std::vector<fs::path> roots;
   std::map<std::string, std::string> excludes;
-  double min_rate = 0;
-  std::string only;
+  double min_rate = 0, min_compiled = 0;
+  std::string only, backend = "reference";
   bool verbose = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--exclude" && i + 1 < argc) excludes = read_excludes(argv[++i]);
     else if (a == "--min-pass-rate" && i + 1 < argc) min_rate = std::stod(argv[++i]);
     else if (a == "--only" && i + 1 < argc) only = argv[++i];
+    else if (a == "--backend" && i + 1 < argc) backend = argv[++i];
+    else if (a == "--min-compiled-rate" && i + 1 < argc) min_compiled = std::stod(argv[++i]);
     else if (a == "--verbose") verbose = true;
     else roots.push_back(a);
   }
   if (roots.empty()) {
-    std::cerr << "usage: onnx_node_tests DIR... [--exclude FILE] [--min-pass-rate R] [--only NAME] [--verbose]\n";
+    std::cerr << "usage: onnx_node_tests DIR... [--backend reference|cpu] [--exclude FILE] [--min-pass-rate R]"
+                 " [--min-compiled-rate R] [--only NAME] [--verbose]\n";
     return 1;
   }
   std::vector<fs::path> tests;
@@ -139,12 +158,15 @@ int main(int argc, char** argv) {
     std::sort(here.begin(), here.end());
     tests.insert(tests.end(), here.begin(), here.end());
   }
-  int passed = 0, failed = 0, excluded = 0, unexpected = 0, fixed = 0;
+  int passed = 0, failed = 0, excluded = 0, unexpected = 0, fixed = 0, compiled = 0;
   for (const auto& t : tests) {
     std::string name = t.filename().string();
     if (!only.empty() && name != only) continue;
     bool is_excluded = excludes.count(name) != 0;
-    std::string why = run_test(t);
+    TestRun run{backend};
+    std::string why = run_test(t, run);
+    compiled += run.compiled;
+    if (verbose && backend == "cpu" && !run.compiled) std::cout << "not fully compiled: " << name << "\n";
     if (is_excluded) {
       ++excluded;
       if (why.empty()) { ++fixed; std::cout << "NOW PASSES (remove from the exclude list): " << name << "\n"; }
@@ -159,10 +181,15 @@ int main(int argc, char** argv) {
   }
   int total = passed + failed + excluded;
   double rate = total ? static_cast<double>(passed) / total : 0;
-  std::cout << "ONNX backend tests on the reference interpreter: " << passed << " of " << total << " pass ("
+  std::cout << "ONNX backend tests on the " << backend << " backend: " << passed << " of " << total << " pass ("
             << std::round(rate * 1000) / 10.0 << "%); " << excluded << " excluded with a reason, counted as failed\n";
   std::cout << passed << " passed, " << (failed + excluded) << " failed\n";
   if (unexpected) std::cout << unexpected << " test(s) failed that are not in the exclude list\n";
   if (rate < min_rate) std::cout << "pass rate is below the required " << min_rate * 100 << "%\n";
-  return (unexpected || rate < min_rate) ? 1 : 0;
+  double compiled_rate = total ? static_cast<double>(compiled) / total : 0;
+  if (backend == "cpu")
+    std::cout << compiled << " of " << total << " tests (" << std::round(compiled_rate * 1000) / 10.0
+              << "%) ran entirely in compiled kernels\n";
+  if (compiled_rate < min_compiled) std::cout << "compiled share is below the required " << min_compiled * 100 << "%\n";
+  return (unexpected || rate < min_rate || compiled_rate < min_compiled) ? 1 : 0;
 }

@@ -5,7 +5,7 @@
 
 #include "frontend/onnx.h"
 #include "frontend/onnx_types.h"
-#include "runtime/interpreter.h"
+#include "runtime/session.h"
 #include "tools/commands.h"
 #include "runtime/tensor_io.h"
 
@@ -16,7 +16,7 @@ namespace {
 struct RunOpts {
   std::string model;
   std::vector<std::string> inputs;
-  std::string backend = "reference";
+  std::string backend = "cpu";
   std::string save_dir;
   uint64_t seed = 0;
   std::vector<std::string> dims;
@@ -81,9 +81,11 @@ CommandFn add_run_command(CLI::App& app) {
   sub->add_option("--seed", o->seed, "Seed for random inputs");
   sub->add_option("--dim", o->dims, "Size of a symbolic dimension for random inputs, NAME=SIZE (default 1)");
   return [o]() {
-    auto g = import_onnx_file(o->model);
+    std::shared_ptr<const Graph> g = import_onnx_file(o->model);
     ValueMap feeds = gather_inputs(*g, *o);
-    RuntimeValues outs = run_reference_values(*g, feeds);
+    Session session(g, SessionOptions{o->backend});
+    RuntimeValues outs = session.run(feeds);
+    if (o->backend == "cpu") std::cerr << describe_compilation(session) << "\n";
     if (!o->save_dir.empty()) std::filesystem::create_directories(o->save_dir);
     for (size_t i = 0; i < outs.size(); ++i) {
       std::cout << "output " << g->outputs[i]->name << ": " << summarize(outs[i]) << "\n";

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   add(add_check_command);
   add(add_optimize_command);
   add(add_run_command);
+  add(add_bench_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

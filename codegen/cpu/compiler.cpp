@@ -1,0 +1,308 @@
+#include "codegen/cpu/compiler.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+
+#include "codegen/cpu/kernel_cache.h"
+#include "codegen/cpu/lowering.h"
+#include "runtime/memory_plan.h"
+
+namespace nnc::cpu {
+
+ShapeMap declared_shapes(const Graph& g) {
+  ShapeMap m;
+  for (const auto& v : g.values())
+    if (v->is_plain_tensor() && v->has_static_shape()) m[v.get()] = v->static_shape();
+  return m;
+}
+
+namespace {
+
+bool lowerable_type(DType t) {
+  try {
+    halide_type(t);
+    return true;
+  } catch (const NotLowerable&) {
+    return false;
+  }
+}
+
+// A node's result may be computed inside its producer's loop nest.
+bool is_epilogue_op(const Node& n) {
+  OpCategory c = op_info(n.op).category;
+  return (c == OpCategory::Elementwise || c == OpCategory::Activation || n.op == OpKind::FusedAdd) &&
+         find_lowering(n.op) != nullptr && n.outputs.size() == 1;
+}
+
+// The buffers a group's kernel reads: a Halide ImageParam per external value, in order.
+struct GroupInputs {
+  std::vector<const Value*> values;
+  std::vector<Halide::ImageParam> params;
+  std::map<const Value*, TensorFunc> funcs;
+};
+
+// Constrains a buffer to a dense row-major layout of this shape, so Halide knows the
+// strides and extents at compile time.
+template <class Buffer>
+void constrain_dense(Buffer b, const Shape& shape) {
+  int64_t stride = 1;
+  int rank = static_cast<int>(shape.size());
+  for (int d = 0; d < rank; ++d) {
+    int64_t extent = shape[rank - 1 - d];
+    b.dim(d).set_bounds(0, static_cast<int>(extent)).set_stride(static_cast<int>(stride));
+    stride *= extent;
+  }
+}
+
+class GroupBuilder {
+ public:
+  GroupBuilder(const Graph& g, const ShapeMap& shapes, const std::vector<Slot>& slots,
+               const std::unordered_map<const Value*, int>& slot_of)
+      : g_(g), shapes_(shapes), slots_(slots), slot_of_(slot_of) {}
+
+  // Lowers n with its inputs bound to in-group funcs or new params; throws NotLowerable.
+  std::vector<TensorFunc> lower(const Node& n, LowerContext** ctx_out) {
+    Lowering lowering = find_lowering(n.op);
+    if (!lowering) throw NotLowerable("no compiled kernel for " + n.op_type);
+    if (n.num_captured || !n.subgraphs().empty()) throw NotLowerable("has subgraphs");
+    std::vector<std::optional<TensorFunc>> ins;
+    std::vector<const Tensor*> consts;
+    std::string key = n.op_type + "|" + n.domain + "|" + std::to_string(g_.opset) + "|";
+    for (const auto& [name, v] : n.attrs.all()) key += name + "=" + attr_to_string(v) + ";";
+    for (const Value* v : n.inputs) {
+      if (!v) { ins.emplace_back(); consts.push_back(nullptr); key += "_,"; continue; }
+      ins.push_back(input_func(v));
+      consts.push_back(v->initializer.get());
+      key += describe(v) + ",";
+    }
+    std::vector<Shape> out_shapes;
+    std::vector<DType> out_types;
+    for (const Value* v : n.outputs) {
+      if (!v) throw NotLowerable("an omitted output");
+      auto it = shapes_.find(v);
+      if (it == shapes_.end() || !v->is_plain_tensor()) throw NotLowerable("output '" + v->name + "' has no static shape");
+      if (!lowerable_type(v->dtype)) throw NotLowerable(std::string("output type ") + dtype_name(v->dtype));
+      out_shapes.push_back(it->second);
+      out_types.push_back(v->dtype);
+      key += "->" + std::string(dtype_name(v->dtype)) + shape_str(it->second);
+    }
+    contexts_.push_back(std::make_unique<LowerContext>(n, std::move(ins), std::move(consts), out_shapes, out_types));
+    LowerContext& ctx = *contexts_.back();
+    ctx.opset = g_.opset;
+    std::vector<TensorFunc> outs = lowering(ctx);
+    if (outs.size() != n.outputs.size()) throw NotLowerable("lowering gave the wrong number of outputs");
+    for (size_t i = 0; i < outs.size(); ++i) {
+      if (outs[i].shape != out_shapes[i] || outs[i].dtype != out_types[i])
+        throw NotLowerable("lowering gave " + std::string(dtype_name(outs[i].dtype)) + shape_str(outs[i].shape) +
+                           " for output " + std::to_string(i) + ", inferred " + dtype_name(out_types[i]) +
+                           shape_str(out_shapes[i]));
+      funcs_[n.outputs[i]] = outs[i];
+      func_order_.push_back(n.outputs[i]);
+    }
+    key_ += key + "|" + ctx.baked + "\n";
+    if (ctx_out) *ctx_out = &ctx;
+    return outs;
+  }
+
+  // What lower() adds, so a failed lowering can be undone.
+  struct Mark { size_t inputs, contexts, key, funcs; };
+  Mark mark() const { return {inputs_.values.size(), contexts_.size(), key_.size(), func_order_.size()}; }
+  void rollback(const Mark& m) {
+    for (size_t i = m.inputs; i < inputs_.values.size(); ++i) inputs_.funcs.erase(inputs_.values[i]);
+    inputs_.values.resize(m.inputs);
+    inputs_.params.resize(m.inputs);
+    contexts_.resize(m.contexts);
+    key_.resize(m.key);
+    for (size_t i = m.funcs; i < func_order_.size(); ++i) funcs_.erase(func_order_[i]);
+    func_order_.resize(m.funcs);
+  }
+
+  const std::string& key() const { return key_; }
+  const GroupInputs& inputs() const { return inputs_; }
+  std::vector<std::unique_ptr<LowerContext>>& contexts() { return contexts_; }
+
+ private:
+  std::string describe(const Value* v) {
+    if (auto it = std::find(func_order_.begin(), func_order_.end(), v); it != func_order_.end())
+      return "g" + std::to_string(it - func_order_.begin());
+    for (size_t i = 0; i < inputs_.values.size(); ++i)
+      if (inputs_.values[i] == v) return "p" + std::to_string(i);
+    return "?";
+  }
+
+  TensorFunc input_func(const Value* v) {
+    if (auto it = funcs_.find(v); it != funcs_.end()) return it->second;
+    if (auto it = inputs_.funcs.find(v); it != inputs_.funcs.end()) return it->second;
+    const Slot& s = slots_[slot_of_.at(v)];
+    if (s.kind == Slot::Dynamic) throw NotLowerable("input '" + v->name + "' has no static shape");
+    Halide::ImageParam p(halide_type(s.dtype), static_cast<int>(s.shape.size()), "in" + std::to_string(inputs_.values.size()));
+    constrain_dense(p, s.shape);
+    std::vector<Var> vars = onnx_vars(static_cast<int>(s.shape.size()), "i");
+    std::vector<Var> hvars(vars.rbegin(), vars.rend());
+    TensorFunc f{Func(p.name() + "_f"), s.shape, s.dtype};
+    if (hvars.empty()) f.f() = p();
+    else f.f(hvars) = p(hvars);
+    inputs_.values.push_back(v);
+    inputs_.params.push_back(p);
+    inputs_.funcs[v] = f;
+    return f;
+  }
+
+  const Graph& g_;
+  const ShapeMap& shapes_;
+  const std::vector<Slot>& slots_;
+  const std::unordered_map<const Value*, int>& slot_of_;
+  GroupInputs inputs_;
+  std::map<const Value*, TensorFunc> funcs_;
+  std::vector<const Value*> func_order_;  // funcs_ in the order they were made (for the key)
+  std::vector<std::unique_ptr<LowerContext>> contexts_;
+  std::string key_;
+};
+
+Slot make_slot(const Graph& g, const Value* v, const ShapeMap& shapes) {
+  Slot s;
+  s.value = v;
+  s.dtype = v->dtype;
+  auto it = shapes.find(v);
+  bool is_static = it != shapes.end() && v->is_plain_tensor() && v->dtype != DType::String;
+  if (is_static) s.shape = it->second;
+  if (v->is_initializer()) {
+    s.kind = Slot::Constant;
+    s.constant = v->initializer;
+  } else if (!v->producer && std::find(g.inputs.begin(), g.inputs.end(), v) != g.inputs.end()) {
+    s.kind = is_static ? Slot::Input : Slot::Dynamic;
+  } else if (!is_static) {
+    s.kind = Slot::Dynamic;
+  } else {
+    s.kind = g.is_output(v) ? Slot::Output : Slot::Arena;
+  }
+  return s;
+}
+
+}  // namespace
+
+std::shared_ptr<Program> compile_graph(const Graph& g, const ShapeMap& shapes, const CompileOptions& opts,
+                                       CompileReport* report) {
+  auto start = std::chrono::steady_clock::now();
+  auto prog = std::make_shared<Program>();
+  prog->graph = &g;
+  prog->opset = g.opset;
+  std::unordered_map<const Value*, int> slot_of;
+  auto slot = [&](const Value* v) -> int {
+    if (!v) return -1;
+    if (auto it = slot_of.find(v); it != slot_of.end()) return it->second;
+    prog->slots.push_back(make_slot(g, v, shapes));
+    return slot_of[v] = static_cast<int>(prog->slots.size() - 1);
+  };
+  for (const Value* v : g.inputs) prog->inputs.push_back(slot(v));
+  for (const Value* v : g.initializers) slot(v);
+  std::vector<Node*> order = g.topological_order();
+  for (const Node* n : order) for (const Value* v : n->outputs) slot(v);
+  for (const Value* v : g.outputs) prog->outputs.push_back(slot(v));
+  // Graph inputs whose shape is dynamic are fine for reference kernels but need a shape
+  // for kernels; Input slots need a static one.
+  std::map<const Node*, size_t> position;
+  for (size_t i = 0; i < order.size(); ++i) position[order[i]] = i;
+
+  CompileReport rep;
+  std::set<const Node*> taken;
+  std::vector<std::pair<size_t, Step>> steps;  // (position of the group's last node, step)
+  KernelCache& cache = KernelCache::instance();
+  size_t done = 0;
+  for (const Node* head : order) {
+    ++done;
+    if (taken.count(head)) continue;
+    taken.insert(head);
+    Step step;
+    step.nodes = {head};
+    const Node* last = head;
+    if (opts.use_kernels) {
+      try {
+        GroupBuilder b(g, shapes, prog->slots, slot_of);
+        LowerContext* head_ctx = nullptr;
+        std::vector<TensorFunc> outs = b.lower(*head, &head_ctx);
+        // Extend with the element-wise chain that consumes the result.
+        while (outs.size() == 1) {
+          const Value* v = last->outputs[0];
+          if (v->users.size() != 1 || g.is_output(v)) break;
+          const Node* u = v->users[0];
+          if (!is_epilogue_op(*u) || taken.count(u)) break;
+          auto us = shapes.find(u->outputs[0]);
+          if (us == shapes.end() || us->second != shapes.at(v)) break;
+          GroupBuilder::Mark mark = b.mark();
+          try {
+            outs = b.lower(*u, nullptr);
+          } catch (const std::exception&) {  // NotLowerable or a Halide error
+            b.rollback(mark);  // a failed epilogue leaves the group as it was
+            break;
+          }
+          step.nodes.push_back(u);
+          taken.insert(u);
+          last = u;
+        }
+        // Schedule and compile.
+        std::vector<Func> out_funcs;
+        for (size_t i = 0; i < outs.size(); ++i) {
+          Func f = outs[i].f;
+          constrain_dense(f.output_buffer(), outs[i].shape);
+          if (outs.size() == 1 && head_ctx->schedule) head_ctx->schedule(f, outs[i].shape);
+          else schedule_default(f, outs[i].shape);
+          out_funcs.push_back(f);
+        }
+        std::vector<Halide::Argument> args;
+        for (const auto& p : b.inputs().params) args.push_back(p);
+        std::vector<std::shared_ptr<const Tensor>> added;
+        for (auto& ctx : b.contexts())
+          for (size_t k = 0; k < ctx->params.size(); ++k) {
+            args.push_back(ctx->params[k]);
+            added.push_back(std::make_shared<const Tensor>(std::move(ctx->added_constants[k])));
+          }
+        bool compiled_now = false;
+        Halide::Pipeline pipeline(out_funcs);
+        step.kernel = cache.get(b.key(), [&](const std::string& obj, const std::string& fn) {
+          pipeline.compile_to_object(obj, args, fn, Halide::get_host_target().with_feature(Halide::Target::NoRuntime));
+        }, &compiled_now);
+        rep.compiled_now += compiled_now;
+        for (const Value* v : b.inputs().values) step.inputs.push_back(slot_of.at(v));
+        for (auto& t : added) {
+          Slot s;
+          s.kind = Slot::Constant;
+          s.dtype = t->dtype();
+          s.shape = t->shape();
+          s.constant = t;
+          prog->slots.push_back(std::move(s));
+          step.inputs.push_back(static_cast<int>(prog->slots.size() - 1));
+        }
+        for (const Value* v : last->outputs) step.outputs.push_back(slot(v));
+        ++rep.kernels;
+      } catch (const std::exception& e) {
+        // NotLowerable, or Halide rejecting a pipeline (a bug in a lowering or schedule): the
+        // node runs on its reference kernel, and the reason is reported.
+        for (size_t i = 1; i < step.nodes.size(); ++i) taken.erase(step.nodes[i]);
+        step = Step{};
+        step.nodes = {head};
+        last = head;
+        bool halide = dynamic_cast<const NotLowerable*>(&e) == nullptr;
+        rep.fallbacks.push_back(head->label() + ": " + (halide ? "Halide: " : "") + e.what());
+      }
+    } else {
+      rep.fallbacks.push_back(head->label() + ": compiled kernels are off");
+    }
+    if (!step.kernel) {
+      for (const Value* v : head->inputs) step.inputs.push_back(slot(v));
+      for (const Value* v : head->outputs) step.outputs.push_back(slot(v));
+    }
+    steps.emplace_back(position[last], std::move(step));
+    if (opts.progress) opts.progress(done, order.size());
+  }
+  std::stable_sort(steps.begin(), steps.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [pos, s] : steps) prog->steps.push_back(std::move(s));
+  plan_memory(*prog);
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (report) *report = std::move(rep);
+  return prog;
+}
+
+}  // namespace nnc::cpu

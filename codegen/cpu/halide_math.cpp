@@ -1,0 +1,74 @@
+#include "codegen/cpu/halide_math.h"
+
+#include <cmath>
+
+namespace nnc::hm {
+
+std::pair<Expr, Expr> unify(Expr a, Expr b) {
+  if (a.type() == b.type()) return {a, b};
+  bool a_const = Halide::Internal::is_const(a), b_const = Halide::Internal::is_const(b);
+  if (a_const && !b_const) return {Halide::cast(b.type(), a), b};
+  if (b_const && !a_const) return {a, Halide::cast(a.type(), b)};
+  Halide::Type t = a.type();
+  Halide::Type u = b.type();
+  Halide::Type w = (t.is_float() != u.is_float()) ? (t.is_float() ? t : u) : (t.bits() >= u.bits() ? t : u);
+  return {Halide::cast(w, a), Halide::cast(w, b)};
+}
+
+Expr nearbyint(const Expr& x) { return x.type().is_float() ? Halide::round(x) : x; }
+Expr isnan(const Expr& x) { return x.type().is_float() ? Halide::is_nan(x) : Halide::cast(Halide::Bool(), Expr(false)); }
+Expr isinf(const Expr& x) { return x.type().is_float() ? Halide::is_inf(x) : Halide::cast(Halide::Bool(), Expr(false)); }
+
+Expr sigmoid(const Expr& x) {
+  Expr e = Halide::exp(-Halide::abs(x));  // in (0, 1], never overflows
+  Expr one = Halide::cast(x.type(), 1);
+  return Halide::select(x >= 0, one / (one + e), e / (one + e));
+}
+
+Expr log1p(const Expr& x) {
+  // log(1+x) accurate for small x: log(u) * x / (u - 1) with u = 1 + x (Goldberg's trick).
+  Expr one = Halide::cast(x.type(), 1);
+  Expr u = one + x;
+  return Halide::select(u == one, x, Halide::log(u) * x / (u - one));
+}
+
+Expr softplus(const Expr& x) {
+  Expr zero = Halide::cast(x.type(), 0);
+  return Halide::max(x, zero) + log1p(Halide::exp(-Halide::abs(x)));
+}
+
+Expr divide(const Expr& x, const Expr& y) {
+  if (x.type().is_float()) return x / y;
+  Expr zero = Halide::cast(x.type(), 0);
+  // Halide's integer division rounds down; ONNX (like C) truncates toward zero.
+  Expr q = Halide::div_round_to_zero(x, Halide::select(y == zero, Halide::cast(x.type(), 1), y));
+  return Halide::select(y == zero, zero, q);
+}
+
+Expr power(const Expr& x, const Expr& y) {
+  if (x.type().is_float()) return Halide::pow(x, Halide::cast(x.type(), y));
+  return Halide::cast(x.type(), Halide::pow(Halide::cast(Halide::Float(64), x), Halide::cast(Halide::Float(64), y)));
+}
+
+Expr fmod_c(const Expr& x, const Expr& y) {
+  if (x.type().is_float()) return x - Halide::trunc(x / y) * y;
+  Expr zero = Halide::cast(x.type(), 0);
+  return Halide::select(y == zero, zero, x - divide(x, y) * y);
+}
+
+Expr mod_python(const Expr& x, const Expr& y) {
+  Expr zero = Halide::cast(x.type(), 0);
+  Expr r = fmod_c(x, y);
+  return Halide::select(r != zero && ((r < zero) != (y < zero)), r + y, r);
+}
+
+Expr max_nan(const Expr& x, const Expr& y) {
+  if (!x.type().is_float()) return Halide::max(x, y);
+  return Halide::select(Halide::is_nan(x) || Halide::is_nan(y), Halide::cast(x.type(), NAN), Halide::max(x, y));
+}
+Expr min_nan(const Expr& x, const Expr& y) {
+  if (!x.type().is_float()) return Halide::min(x, y);
+  return Halide::select(Halide::is_nan(x) || Halide::is_nan(y), Halide::cast(x.type(), NAN), Halide::min(x, y));
+}
+
+}  // namespace nnc::hm

@@ -1,0 +1,159 @@
+// Lowering of 2-D convolution (Conv and FusedConv: bias, residual add and activation in
+// the epilogue). Three loop nests:
+//  - group 1 with constant weights (the common case): weights are re-packed at compile
+//    time to [C][KH][KW][M], so a block of 32 output channels is two contiguous vectors;
+//    each 32-channel × 8-pixel output block accumulates in registers over (c, ky, kx),
+//    one input pixel broadcast against the weight vectors per step;
+//  - any other grouping (depthwise included): vectorised along the output row;
+// The input is zero-padded once per call when the convolution pads.
+#include "codegen/cpu/lowerings.h"
+
+namespace nnc::cpu {
+
+namespace {
+
+struct ConvGeometry {
+  int64_t N, C, H, W, M, KH, KW, OH, OW, group;
+  int64_t sy, sx, dy, dx, py, px;  // strides, dilations, leading pads
+};
+
+ConvGeometry geometry(const LowerContext& ctx) {
+  const TensorFunc &x = ctx.in(0), &w = ctx.in(1);
+  ctx.require(x.rank() == 4 && w.rank() == 4, "only 2-D convolutions have compiled kernels");
+  ConvGeometry g{};
+  g.N = x.shape[0], g.C = x.shape[1], g.H = x.shape[2], g.W = x.shape[3];
+  g.M = w.shape[0], g.KH = w.shape[2], g.KW = w.shape[3];
+  g.OH = ctx.out_shape()[2], g.OW = ctx.out_shape()[3];
+  g.group = ctx.attrs().get_int("group", 1);
+  ctx.require(g.group >= 1 && g.C % g.group == 0 && g.M % g.group == 0 && w.shape[1] == g.C / g.group, "group");
+  auto ints = [&](const char* name, int64_t def) {
+    std::vector<int64_t> v = ctx.attrs().get_ints(name, {def, def});
+    ctx.require(v.size() == 2, name);
+    return v;
+  };
+  std::vector<int64_t> s = ints("strides", 1), d = ints("dilations", 1);
+  g.sy = s[0], g.sx = s[1], g.dy = d[0], g.dx = d[1];
+  std::string auto_pad = ctx.attrs().get_string("auto_pad", "NOTSET");
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    auto lead = [&](int64_t in, int64_t out, int64_t stride, int64_t k, int64_t dil) {
+      int64_t total = std::max<int64_t>(0, (out - 1) * stride + (k - 1) * dil + 1 - in);
+      return auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    };
+    g.py = lead(g.H, g.OH, g.sy, g.KH, g.dy), g.px = lead(g.W, g.OW, g.sx, g.KW, g.dx);
+  } else if (auto_pad == "VALID") {
+    g.py = g.px = 0;
+  } else {
+    std::vector<int64_t> pads = ctx.attrs().get_ints("pads", {0, 0, 0, 0});
+    ctx.require(pads.size() == 4, "pads");
+    g.py = pads[0], g.px = pads[1];
+  }
+  return g;
+}
+
+// The input with `pad` zeros around it, materialised when there is padding.
+Func padded_input(const LowerContext& ctx, const ConvGeometry& g) {
+  const TensorFunc& x = ctx.in(0);
+  Var ix("ix"), iy("iy"), c("c"), n("n");
+  Func xp(func_name(ctx.node.name + "_padded"));
+  if (g.py == 0 && g.px == 0 && (g.OH - 1) * g.sy + (g.KH - 1) * g.dy < g.H && (g.OW - 1) * g.sx + (g.KW - 1) * g.dx < g.W) {
+    xp(ix, iy, c, n) = x.f(ix, iy, c, n);
+    return xp;
+  }
+  Expr inside = ix >= 0 && ix < static_cast<int>(g.W) && iy >= 0 && iy < static_cast<int>(g.H);
+  Expr v = x.f(Halide::clamp(ix, 0, static_cast<int>(g.W - 1)), Halide::clamp(iy, 0, static_cast<int>(g.H - 1)), c, n);
+  xp(ix, iy, c, n) = Halide::select(inside, v, Halide::cast(v.type(), 0));
+  xp.compute_root().parallel(c).vectorize(ix, 16, Halide::TailStrategy::GuardWithIf);
+  return xp;
+}
+
+// Output tile width along a row: the size in 4..8 that wastes least at the row's end.
+int pick_row_tile(int64_t ow) {
+  if (ow < 8) return static_cast<int>(ow);
+  int best = 8;
+  int64_t best_work = (ow + 7) / 8 * 8;
+  for (int t = 7; t >= 4; --t) {
+    int64_t work = (ow + t - 1) / t * t;
+    if (work < best_work) best = t, best_work = work;
+  }
+  return best;
+}
+
+}  // namespace
+
+std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
+  const TensorFunc &x = ctx.in(0), &w = ctx.in(1);
+  ctx.require(x.dtype == DType::Float32 && w.dtype == DType::Float32, "compiled convolutions are float32");
+  ConvGeometry g = geometry(ctx);
+  Func xp = padded_input(ctx, g);
+  const int Cg = static_cast<int>(g.C / g.group), Mg = static_cast<int>(g.M / g.group);
+  Var m("m"), ox("ox"), oy("oy"), n("n");
+  Func acc(func_name(ctx.node.name + "_acc"));
+  Halide::RDom r(0, static_cast<int>(g.KW), 0, static_cast<int>(g.KH), 0, Cg, "r");
+  Expr ix = ox * static_cast<int>(g.sx) + r.x * static_cast<int>(g.dx) - static_cast<int>(g.px);
+  Expr iy = oy * static_cast<int>(g.sy) + r.y * static_cast<int>(g.dy) - static_cast<int>(g.py);
+  const Tensor* weights = ctx.constant(1);
+  bool packed = g.group == 1 && weights != nullptr && g.M >= 8;
+  if (packed) {
+    // wp[c][ky][kx][m] = W[m][c][ky][kx]
+    Tensor wp(DType::Float32, {g.C, g.KH, g.KW, g.M});
+    const float* src = weights->data<float>();
+    float* dst = wp.data<float>();
+    for (int64_t mm = 0; mm < g.M; ++mm)
+      for (int64_t c = 0; c < g.C; ++c)
+        for (int64_t ky = 0; ky < g.KH; ++ky)
+          for (int64_t kx = 0; kx < g.KW; ++kx)
+            dst[((c * g.KH + ky) * g.KW + kx) * g.M + mm] = src[((mm * g.C + c) * g.KH + ky) * g.KW + kx];
+    TensorFunc wpf = ctx.add_constant(std::move(wp), ctx.node.name + "_wpacked");
+    acc(m, ox, oy, n) = 0.0f;
+    acc(m, ox, oy, n) += xp(ix, iy, r.z, n) * wpf.f(m, r.x, r.y, r.z);
+  } else {
+    Expr ci = (m / Mg) * Cg + r.z;
+    acc(ox, oy, m, n) = 0.0f;
+    acc(ox, oy, m, n) += xp(ix, iy, ci, n) * w.f(r.x, r.y, r.z, m);
+  }
+  auto at_acc = [&](const Exprs& i) { return packed ? acc(i[1], i[3], i[2], i[0]) : acc(i[3], i[2], i[1], i[0]); };
+  TensorFunc y = define(ctx.node.name, ctx.out_shape(), DType::Float32, [&](const Exprs& i) {
+    Expr v = at_acc(i);
+    if (ctx.has_input(2)) v = v + ctx.in(2).at({i[1]});
+    if (ctx.node.op == OpKind::FusedConv) {
+      if (ctx.has_input(3)) v = v + broadcast_at(ctx.in(3), ctx.out_shape(), i);
+      v = fused_activation(ctx, v, i, ctx.out_shape(), 4);
+    }
+    return v;
+  });
+  int tx = pick_row_tile(g.OW);
+  int64_t M = g.M;
+  ctx.schedule = [acc, packed, tx, M](Func out, const Shape& shape) mutable {
+    Var ox = out.args()[0], oy = out.args()[1], m = out.args()[2], n = out.args()[3];
+    Halide::Stage u = acc.update();
+    if (packed) {
+      int tm = M >= 32 ? 32 : M >= 16 ? 16 : 8;
+      Var mo("mo"), mi("mi"), oxo("oxo"), oxi("oxi"), task("task");
+      out.split(m, mo, mi, tm, Halide::TailStrategy::ShiftInwards)
+          .split(ox, oxo, oxi, tx, Halide::TailStrategy::ShiftInwards)
+          .reorder(mi, oxi, oxo, oy, mo, n)
+          .vectorize(mi, std::min(tm, 16))
+          .unroll(oxi)
+          .fuse(mo, n, task)
+          .parallel(task);
+      acc.compute_at(out, oxo).vectorize(acc.args()[0], std::min(tm, 16)).unroll(acc.args()[1]);
+      Var am = acc.args()[0], aox = acc.args()[1];
+      std::vector<Halide::VarOrRVar> order = {am, aox};
+      for (const auto& rv : acc.rvars(0)) order.push_back(rv);
+      u.reorder(order);
+      Var amo("amo"), ami("ami");
+      u.split(am, amo, ami, std::min(tm, 16)).vectorize(ami).unroll(amo).unroll(aox);
+    } else {
+      Var task("task");
+      int vec = shape[3] >= 16 ? 16 : 8;
+      out.vectorize(ox, vec, Halide::TailStrategy::GuardWithIf).fuse(m, n, task).parallel(task);
+      acc.compute_at(out, oy).vectorize(acc.args()[0], vec, Halide::TailStrategy::GuardWithIf);
+      u.vectorize(acc.args()[0], vec, Halide::TailStrategy::GuardWithIf);
+    }
+  };
+  return {y};
+}
+
+std::vector<TensorFunc> lower_FusedConv(LowerContext& ctx) { return lower_Conv(ctx); }
+
+}  // namespace nnc::cpu

@@ -1,0 +1,197 @@
+// Lowerings of the pooling ops: MaxPool (without its Indices output), AveragePool and the
+// global pools, over any number of spatial axes, following runtime/ref/pool.cpp: the same
+// window geometry (auto_pad, pads, ceil_mode, dilations), NaN-propagating maxima, averages
+// accumulated in double over the in-range taps (or the padded window with count_include_pad).
+#include <algorithm>
+#include <limits>
+
+#include "codegen/cpu/halide_math.h"
+#include "codegen/cpu/lowerings.h"
+
+namespace nnc::cpu {
+namespace {
+
+// Attribute values (and sizes) beyond this fall back: window arithmetic stays within int32.
+constexpr int64_t kMaxExtent = int64_t{1} << 28;
+
+struct PoolGeometry {
+  Shape in, kernel, out;  // spatial sizes
+  std::vector<int64_t> strides, dilations, pad_begin, pad_end;
+};
+
+std::vector<int64_t> axis_ints(const LowerContext& ctx, const char* name, size_t n, int64_t def, int64_t min) {
+  std::vector<int64_t> v = ctx.attrs().get_ints(name, std::vector<int64_t>(n, def));
+  ctx.require(v.size() == n, std::string(name) + " has the wrong number of entries");
+  for (int64_t x : v) ctx.require(x >= min && x <= kMaxExtent, std::string(name) + " value out of range");
+  return v;
+}
+
+// The reference's pool_geometry, with its checks turned into fallbacks.
+PoolGeometry pool_geometry(const LowerContext& ctx, const Shape& x) {
+  ctx.require(x.size() >= 3, "input must have rank >= 3");
+  const size_t n = x.size() - 2;
+  PoolGeometry g;
+  g.in.assign(x.begin() + 2, x.end());
+  for (int64_t d : g.in) ctx.require(d <= kMaxExtent, "spatial size too large");
+  ctx.require(ctx.attrs().has("kernel_shape"), "kernel_shape is required");
+  g.kernel = axis_ints(ctx, "kernel_shape", n, 1, 1);
+  g.strides = axis_ints(ctx, "strides", n, 1, 1);
+  g.dilations = axis_ints(ctx, "dilations", n, 1, 1);
+  const bool ceil_mode = ctx.attrs().get_int("ceil_mode", 0) != 0;
+  std::string auto_pad = ctx.attrs().get_string("auto_pad", "NOTSET");
+  if (auto_pad.empty()) auto_pad = "NOTSET";
+  const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
+  ctx.require(same || auto_pad == "NOTSET" || auto_pad == "VALID", "unknown auto_pad " + auto_pad);
+  std::vector<int64_t> pads(2 * n, 0);
+  if (auto_pad == "NOTSET") pads = axis_ints(ctx, "pads", 2 * n, 0, 0);
+  g.out.resize(n);
+  g.pad_begin.resize(n);
+  g.pad_end.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t ek = (g.kernel[i] - 1) * g.dilations[i] + 1, s = g.strides[i];
+    ctx.require(ek <= kMaxExtent, "effective kernel too large");
+    if (same) {
+      g.out[i] = g.in[i] / s + (g.in[i] % s != 0);
+      int64_t total = std::max<int64_t>(0, std::max<int64_t>(g.out[i] - 1, 0) * s + ek - g.in[i]);
+      g.pad_begin[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      g.pad_end[i] = total - g.pad_begin[i];
+    } else {
+      g.pad_begin[i] = pads[i];
+      g.pad_end[i] = pads[i + n];
+      int64_t padded = g.in[i] + pads[i] + pads[i + n];
+      ctx.require(padded >= ek, "kernel larger than the padded input");
+      g.out[i] = (padded - ek) / s + (ceil_mode && (padded - ek) % s != 0) + 1;
+    }
+  }
+  return g;
+}
+
+Shape pooled_shape(const LowerContext& ctx, const Shape& x, const PoolGeometry& g) {
+  Shape s{x[0], x[1]};
+  s.insert(s.end(), g.out.begin(), g.out.end());
+  // Output windows over an empty input would have nothing to clamp their reads to.
+  ctx.require(numel_of(x) > 0 || numel_of(s) == 0, "pooling an empty input");
+  return s;
+}
+
+// How many kernel taps of output coordinate o on spatial axis i land in [lo, hi].
+Expr taps_within(const PoolGeometry& g, size_t i, Expr o, int64_t lo, int64_t hi) {
+  Expr start = o * i32(g.strides[i]) - i32(g.pad_begin[i]);
+  const int d = static_cast<int>(g.dilations[i]);
+  Expr k_lo = Halide::max(0, (i32(lo) - start + (d - 1)) / d);  // ceil; Halide's / floors
+  Expr k_hi = Halide::min(i32(g.kernel[i]) - 1, (i32(hi) - start) / d);
+  return Halide::max(0, k_hi - k_lo + 1);
+}
+
+// One kernel tap of output index `out`: the clamped input index and whether it is in range.
+struct Tap {
+  Exprs index;
+  Expr valid;
+};
+
+// The RDom over the kernel (innermost spatial axis first: taps visited in row-major order).
+Halide::RDom kernel_domain(const PoolGeometry& g) {
+  Halide::Region region;
+  for (size_t i = g.kernel.size(); i-- > 0;) region.emplace_back(0, i32(g.kernel[i]));
+  return Halide::RDom(region);
+}
+
+Tap tap_at(const PoolGeometry& g, const Halide::RDom& r, const Exprs& out) {
+  const size_t n = g.kernel.size();
+  Tap t{{out[0], out[1]}, Halide::cast(Halide::Bool(), true)};
+  for (size_t i = 0; i < n; ++i) {
+    Expr k = r[static_cast<int>(n - 1 - i)];
+    Expr pos = out[2 + i] * i32(g.strides[i]) - i32(g.pad_begin[i]) + k * i32(g.dilations[i]);
+    const int last = static_cast<int>(g.in[i]) - 1;
+    t.index.push_back(Halide::clamp(pos, 0, last));
+    t.valid = t.valid && pos >= 0 && pos <= last;
+  }
+  return t;
+}
+
+// The value the reference gives a window with no in-range taps: the type's lowest finite value.
+Expr lowest_finite(DType t) {
+  if (t == DType::Float32) return Expr(std::numeric_limits<float>::lowest());
+  if (t == DType::Float64) return Expr(std::numeric_limits<double>::lowest());
+  return lowest_value(t);
+}
+
+// Global pooling: [N, C, D1..Dn] reduced over the spatial axes to [N, C, 1..1].
+std::vector<TensorFunc> global_pool(LowerContext& ctx, bool is_max) {
+  const TensorFunc& x = ctx.in(0);
+  ctx.require(x.rank() >= 2, "input must have rank >= 2");
+  std::vector<bool> spatial(x.shape.size(), false);
+  Shape out = x.shape;
+  for (size_t k = 2; k < out.size(); ++k) spatial[k] = true, out[k] = 1;
+  const int64_t size = numel_of(Shape(x.shape.begin() + 2, x.shape.end()));
+  ctx.require(size > 0 || numel_of(out) == 0, "pooling an empty spatial extent");
+  const std::string& name = ctx.node.name;
+  if (is_max) {
+    ctx.require(x.dtype != DType::Bool, "bool max pooling");
+    TensorFunc best = reduce_groups(name + "_max", x.shape, spatial, x.dtype, lowest_value(x.dtype),
+                                    [&](Expr acc, const Exprs& e) { return hm::max_nan(acc, x.at(e)); });
+    return {define_output(ctx, 0, out, [&](const Exprs& i) { return best.at(i); })};
+  }
+  Halide::Type d = Halide::Float(64);
+  TensorFunc sum = reduce_groups(name + "_sum", x.shape, spatial, DType::Float64, Expr(0.0),
+                                 [&](Expr acc, const Exprs& e) { return acc + Halide::cast(d, x.at(e)); });
+  return {define_output(ctx, 0, out, [&](const Exprs& i) {
+    return from_double(ctx.out_dtype(), sum.at(i) / Expr(static_cast<double>(size)));
+  })};
+}
+
+}  // namespace
+
+std::vector<TensorFunc> lower_MaxPool(LowerContext& ctx) {
+  const TensorFunc& x = ctx.in(0);
+  ctx.require(ctx.num_outputs() == 1, "the Indices output runs on the reference kernel");
+  ctx.require(x.dtype != DType::Bool, "bool max pooling");
+  const int64_t order = ctx.attrs().get_int("storage_order", 0);
+  ctx.require(order == 0 || order == 1, "storage_order must be 0 or 1");
+  PoolGeometry g = pool_geometry(ctx, x.shape);
+  Shape out = pooled_shape(ctx, x.shape, g);
+  const size_t n = g.kernel.size();
+  std::vector<Var> v = onnx_vars(static_cast<int>(out.size()), "p");
+  std::vector<Var> args(v.rbegin(), v.rend());
+  Halide::RDom r = kernel_domain(g);
+  Tap t = tap_at(g, r, Exprs(v.begin(), v.end()));
+  // An update Func, not Halide::maximum, for the reference's NaN propagation.
+  Func best(func_name(ctx.node.name + "_max"));
+  best(args) = lowest_value(x.dtype);
+  best(args) = Halide::select(t.valid, hm::max_nan(best(args), x.at(t.index)), best(args));
+  schedule_root(best, out, numel_of(out) * numel_of(g.kernel));
+  TensorFunc pooled{best, out, x.dtype};
+  return {define_output(ctx, 0, out, [&](const Exprs& i) {
+    Expr nonempty = Halide::cast(Halide::Bool(), true);
+    for (size_t a = 0; a < n; ++a) nonempty = nonempty && taps_within(g, a, i[2 + a], 0, g.in[a] - 1) > 0;
+    return Halide::select(nonempty, pooled.at(i), lowest_finite(x.dtype));
+  })};
+}
+
+std::vector<TensorFunc> lower_AveragePool(LowerContext& ctx) {
+  const TensorFunc& x = ctx.in(0);
+  halide_type(x.dtype);
+  const bool count_include_pad = ctx.attrs().get_int("count_include_pad", 0) != 0;
+  PoolGeometry g = pool_geometry(ctx, x.shape);
+  Shape out = pooled_shape(ctx, x.shape, g);
+  const size_t n = g.kernel.size();
+  Halide::Type d = Halide::Float(64);
+  return {define_output(ctx, 0, out, [&](const Exprs& i) {
+    Halide::RDom r = kernel_domain(g);
+    Tap t = tap_at(g, r, i);
+    // Adding 0 for the out-of-range taps leaves the sum of the in-range ones unchanged.
+    Expr sum = Halide::sum(r, Halide::select(t.valid, Halide::cast(d, x.at(t.index)), Expr(0.0)));
+    Expr count = Expr(1.0);
+    for (size_t a = 0; a < n; ++a) {
+      Expr taps = count_include_pad ? taps_within(g, a, i[2 + a], -g.pad_begin[a], g.in[a] + g.pad_end[a] - 1)
+                                    : taps_within(g, a, i[2 + a], 0, g.in[a] - 1);
+      count = count * Halide::cast(d, taps);
+    }
+    return from_double(ctx.out_dtype(), sum / count);
+  })};
+}
+
+std::vector<TensorFunc> lower_GlobalAveragePool(LowerContext& ctx) { return global_pool(ctx, false); }
+std::vector<TensorFunc> lower_GlobalMaxPool(LowerContext& ctx) { return global_pool(ctx, true); }
+
+}  // namespace nnc::cpu

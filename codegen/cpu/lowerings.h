@@ -1,0 +1,72 @@
+// The lowering functions, one per op (codegen/cpu/lower_*.cpp), and helpers they share.
+// find_lowering() (lowering_table.cpp) maps ops to them.
+#pragma once
+#include "codegen/cpu/lowering.h"
+
+namespace nnc::cpu {
+
+// Ops with a hand-written lowering, by family (each family is one lower_<family>.cpp).
+// The element-wise ops declared with NNC_UNARY/NNC_ACTIVATION/NNC_BINARY and the
+// reductions declared with NNC_REDUCE in ir/ops.def are lowered from their rows.
+#define NNC_CPU_ELEMENTWISE_OPS(X) X(Clip) X(Where) X(Cast) X(CastLike) X(Gate)
+#define NNC_CPU_LINEAR_OPS(X) X(MatMul) X(Gemm) X(FusedMatMul) X(FusedGemm) X(Conv) X(FusedConv) X(FusedAdd)
+#define NNC_CPU_NORM_OPS(X)                                                                                   \
+  X(Softmax) X(LogSoftmax) X(Hardmax) X(LayerNormalization) X(BatchNormalization) X(InstanceNormalization)      \
+  X(LRN) X(MeanVarianceNormalization) X(MaxPool) X(AveragePool) X(GlobalAveragePool) X(GlobalMaxPool)           \
+  X(ArgMax) X(ArgMin) X(CumSum)
+#define NNC_CPU_MOVEMENT_OPS(X)                                                                               \
+  X(Reshape) X(Flatten) X(Squeeze) X(Unsqueeze) X(Transpose) X(Concat) X(Split) X(Slice) X(Expand) X(Tile)      \
+  X(Pad) X(DepthToSpace) X(SpaceToDepth) X(Trilu) X(Gather) X(GatherElements) X(GatherND) X(OneHot) X(EyeLike)  \
+  X(Range) X(ConstantOfShape) X(Shape) X(Size) X(ReverseSequence)
+
+#define NNC_CPU_DECLARE(E) std::vector<TensorFunc> lower_##E(LowerContext& ctx);
+NNC_CPU_ELEMENTWISE_OPS(NNC_CPU_DECLARE)
+NNC_CPU_LINEAR_OPS(NNC_CPU_DECLARE)
+NNC_CPU_NORM_OPS(NNC_CPU_DECLARE)
+NNC_CPU_MOVEMENT_OPS(NNC_CPU_DECLARE)
+#define NNC_OP(E, N, D, C)
+#define NNC_UNARY(E, N, D, TY, OUT, A, AD, B, BD, BODY) NNC_CPU_DECLARE(E)
+#define NNC_BINARY(E, N, TY, OUT, A, AD, BODY) NNC_CPU_DECLARE(E)
+#define NNC_REDUCE(E, N, INIT, MAP, COMBINE, FINISH) NNC_CPU_DECLARE(E)
+#include "ir/ops.def"
+
+// The index into an input of shape `in` broadcast (numpy rules) to `out`, at output index idx.
+Exprs broadcast_index(const Shape& in, const Shape& out, const Exprs& idx);
+Expr broadcast_at(const TensorFunc& t, const Shape& out, const Exprs& idx);
+
+// Grouped reductions, shared by the reduction, normalisation and pooling lowerings
+// (lower_reduce.cpp). A group is one index of the axes of `shape` not marked in `reduced`;
+// per-group results live in a Func of `shape` with the reduced axes 1, read at group_index().
+int64_t numel_of(const Shape& s);
+Exprs group_index(const std::vector<bool>& reduced, Exprs idx);  // idx with the reduced axes 0
+using GroupUpdate = std::function<Expr(Expr acc, const Exprs& element)>;
+using GroupFinish = std::function<Expr(Expr acc, const Exprs& group)>;
+// acc = init; acc = update(acc, element) over each group's elements in row-major order (the
+// reference kernels' order); then acc = finish(acc, group) when given. Computed at root.
+TensorFunc reduce_groups(const std::string& name, const Shape& shape, const std::vector<bool>& reduced, DType acc,
+                         Expr init, const GroupUpdate& update, const GroupFinish& finish = nullptr);
+// Computes f (of ONNX-order `shape`) at root, vectorised innermost and parallel over the outer
+// dims when `work` (elements visited) is large. skip_axis is left alone in every stage (an
+// update that scans along it has no pure variable there).
+void schedule_root(Func f, const Shape& shape, int64_t work, int skip_axis = -1);
+// A double as dtype t, as convert_scalar does it: NaN to 0 and saturating for integers,
+// != 0 for bool.
+Expr from_double(DType t, Expr v);
+
+// Output k of ctx's node, named after it. `shape` is what the op's semantics give; it must
+// equal out_shape(k), and every tensor of the node must be int32-addressable (Halide indexes
+// with int32), else NotLowerable. An empty output is defined as zeros without calling body.
+// (lower_movement.cpp)
+TensorFunc define_output(LowerContext& ctx, size_t k, const Shape& shape,
+                         const std::function<Expr(const Exprs&)>& body);
+// An int32 Expr of a size or offset already known to fit (e.g. a dim checked by define_output).
+inline Expr i32(int64_t v) { return Expr(static_cast<int>(v)); }
+
+// activation(x) for an activation op's name (any NNC_ACTIVATION row, Clip with bounds a and
+// b, PRelu with `slope`), with its float attributes a and b.
+Expr activation_expr(const LowerContext& ctx, const std::string& name, Expr x, float a, float b, Expr slope);
+// The epilogue activation of a fused op (its "activation", "activation_alpha/beta"
+// attributes) applied to x at `index` of the output `shape`; PRelu's slope is input slope_input.
+Expr fused_activation(const LowerContext& ctx, Expr x, const Exprs& index, const Shape& shape, size_t slope_input);
+
+}  // namespace nnc::cpu
