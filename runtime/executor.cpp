@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "ir/error.h"
+#include "codegen/cpu/kernel_cache.h"
 #include "runtime/interpreter.h"
 
 namespace nnc {
@@ -136,8 +137,8 @@ RuntimeValues Executor::run(const std::vector<const RuntimeValue*>& inputs) cons
       for (int v : step.inputs) args.push_back(&st.buffers[v]);
       for (int v : step.outputs) args.push_back(&st.buffers[v]);
       if (int rc = step.kernel(args.data()); rc != 0)
-        throw Error(step.describe() + ": compiled kernel failed (Halide error " + std::to_string(rc) + ")",
-                    ErrorKind::Runtime);
+        throw Error(step.describe() + ": compiled kernel failed: " + cpu::last_kernel_error() + " (Halide error " +
+                    std::to_string(rc) + ")", ErrorKind::Runtime);
       continue;
     }
     // A reference kernel: static slots are copied into tensors and back.
@@ -148,7 +149,7 @@ RuntimeValues Executor::run(const std::vector<const RuntimeValue*>& inputs) cons
       int v = step.inputs[i];
       if (v < 0) { in.push_back(nullptr); continue; }
       const Slot& s = p.slots[v];
-      if (s.kind == Slot::Input) { in.push_back(input_of[v]); continue; }
+      if (input_of[v]) { in.push_back(input_of[v]); continue; }  // graph inputs, static or not
       if (s.kind == Slot::Dynamic || s.kind == Slot::Output) { in.push_back(&st.held[v]); continue; }
       if (s.kind == Slot::Constant) { copies[i] = RuntimeValue(*s.constant); in.push_back(&copies[i]); continue; }
       Tensor t(s.dtype, s.shape);
@@ -177,7 +178,10 @@ RuntimeValues Executor::run(const std::vector<const RuntimeValue*>& inputs) cons
     switch (s.kind) {
       case Slot::Input: results.push_back(*input_of[v]); break;
       case Slot::Constant: results.push_back(RuntimeValue(*s.constant)); break;
-      case Slot::Output: case Slot::Dynamic:  // moved out, unless the graph returns it twice
+      case Slot::Dynamic:
+        if (input_of[v]) { results.push_back(*input_of[v]); break; }
+        [[fallthrough]];
+      case Slot::Output:  // moved out, unless the graph returns it twice
         results.push_back(moved[v] ? results[std::find(p.outputs.begin(), p.outputs.end(), v) - p.outputs.begin()]
                                    : std::move(st.held[v]));
         moved[v] = true;

@@ -27,8 +27,19 @@ Session::Session(std::shared_ptr<const Graph> graph, SessionOptions opts) : grap
 std::shared_ptr<const Executor> Session::executor_for(const std::map<std::string, Shape>& input_shapes) const {
   std::lock_guard<std::mutex> lock(mu_);
   if (auto it = plans_.find(input_shapes); it != plans_.end()) return last_ = it->second;
-  cpu::ShapeMap shapes = all_inputs_static(*graph_) ? cpu::declared_shapes(*graph_)
-                                                    : infer_shapes_for_inputs(*graph_, input_shapes);
+  cpu::ShapeMap shapes = cpu::declared_shapes(*graph_);
+  // Symbolic dims, or values whose shapes import could not infer (Shape -> Reshape chains):
+  // infer again with the concrete input shapes, propagating shape values.
+  bool complete = all_inputs_static(*graph_);
+  for (const auto& n : graph_->nodes())
+    for (const Value* v : n->outputs) complete = complete && (!v || !v->is_plain_tensor() || shapes.count(v));
+  if (!complete) {
+    try {
+      shapes = infer_shapes_for_inputs(*graph_, input_shapes);
+    } catch (const Error&) {
+      if (!all_inputs_static(*graph_)) throw;  // declared shapes suffice otherwise
+    }
+  }
   cpu::CompileOptions co;
   co.progress = opts_.progress;
   auto program = cpu::compile_graph(*graph_, shapes, co, &report_);

@@ -92,6 +92,7 @@ std::vector<fs::path> sorted_files(const fs::path& dir, const std::string& prefi
 struct TestRun {
   std::string backend = "reference";
   bool compiled = false;  // cpu: no node fell back
+  std::vector<std::string> fallbacks;  // cpu: why nodes fell back
 };
 
 // Returns "" on success, else the reason for failure.
@@ -111,7 +112,10 @@ std::string run_test(const fs::path& dir, TestRun& run) {
       ValueMap feeds;
       for (size_t i = 0; i < inputs.size(); ++i) feeds[g->inputs[i]->name] = read_value_pb(inputs[i].string(), *g->inputs[i]);
       auto got = session.run(feeds);
-      if (auto program = session.program()) run.compiled = program->fallback_nodes().empty();
+      if (auto program = session.program()) {
+        run.compiled = program->fallback_nodes().empty();
+        run.fallbacks = session.last_report().fallbacks;
+      }
       if (got.size() != outputs.size()) return "produced " + std::to_string(got.size()) + " outputs, expected " + std::to_string(outputs.size());
       for (size_t i = 0; i < outputs.size(); ++i) {
         std::string diff = compare(got[i], read_value_pb(outputs[i].string(), *g->outputs[i]));
@@ -166,7 +170,8 @@ int main(int argc, char** argv) {
     TestRun run{backend};
     std::string why = run_test(t, run);
     compiled += run.compiled;
-    if (verbose && backend == "cpu" && !run.compiled) std::cout << "not fully compiled: " << name << "\n";
+    if (verbose && backend == "cpu" && !run.compiled)
+      for (const std::string& f : run.fallbacks) std::cout << "not fully compiled: " << name << ": " << f << "\n";
     if (is_excluded) {
       ++excluded;
       if (why.empty()) { ++fixed; std::cout << "NOW PASSES (remove from the exclude list): " << name << "\n"; }

@@ -7,6 +7,9 @@
 
 #include "codegen/cpu/kernel_cache.h"
 #include "codegen/cpu/lowering.h"
+#include "ir/checked.h"
+#include "passes/pattern.h"
+#include "runtime/interpreter.h"
 #include "runtime/memory_plan.h"
 
 namespace nnc::cpu {
@@ -74,7 +77,8 @@ class GroupBuilder {
     for (const Value* v : n.inputs) {
       if (!v) { ins.emplace_back(); consts.push_back(nullptr); key += "_,"; continue; }
       ins.push_back(input_func(v));
-      consts.push_back(v->initializer.get());
+      const Slot& s = slots_[slot_of_.at(v)];  // initializers and values folded at compile time
+      consts.push_back(s.kind == Slot::Constant ? s.constant.get() : nullptr);
       key += describe(v) + ",";
     }
     std::vector<Shape> out_shapes;
@@ -128,8 +132,11 @@ class GroupBuilder {
     if (auto it = std::find(func_order_.begin(), func_order_.end(), v); it != func_order_.end())
       return "g" + std::to_string(it - func_order_.begin());
     for (size_t i = 0; i < inputs_.values.size(); ++i)
-      if (inputs_.values[i] == v) return "p" + std::to_string(i);
-    return "?";
+      if (inputs_.values[i] == v) {
+        const Slot& s = slots_[slot_of_.at(v)];
+        return "p" + std::to_string(i) + ":" + dtype_name(s.dtype) + shape_str(s.shape);
+      }
+    throw NotLowerable("input '" + v->name + "' is not bound");
   }
 
   TensorFunc input_func(const Value* v) {
@@ -161,14 +168,61 @@ class GroupBuilder {
   std::string key_;
 };
 
-Slot make_slot(const Graph& g, const Value* v, const ShapeMap& shapes) {
+// Nodes whose inputs are all constants are evaluated once, at compile time, on their
+// reference kernels (Constant nodes, shape arithmetic); their outputs become constants.
+// Random ops stay, and so do results too big to keep (Expand of a scalar to a large shape).
+using Folded = std::unordered_map<const Value*, std::shared_ptr<const Tensor>>;
+Folded fold_constants(const Graph& g, const std::vector<Node*>& order, const ShapeMap& shapes) {
+  constexpr int64_t kMaxFoldedBytes = 1 << 20;
+  Folded folded;
+  for (const Node* n : order) {
+    if (is_nondeterministic(*n) || !n->subgraphs().empty() || n->outputs.empty()) continue;
+    std::vector<RuntimeValue> values;
+    bool constant = true;
+    for (const Value* v : n->inputs) {
+      if (!v) { values.emplace_back(); continue; }
+      auto it = folded.find(v);
+      auto shape = shapes.find(v);
+      if (v->is_initializer()) values.emplace_back(*v->initializer);
+      else if (it != folded.end()) values.emplace_back(*it->second);
+      // Shape and Size read only their input's shape, which is static here: a stand-in of zeros does.
+      else if ((n->op == OpKind::Shape || n->op == OpKind::Size) && shape != shapes.end() && v->dtype != DType::String &&
+               static_cast<int64_t>(dtype_size(v->dtype)) * checked_numel(shape->second, "a shape") <= (int64_t{1} << 24))
+        values.emplace_back(Tensor(v->dtype, shape->second));
+      else { constant = false; break; }
+    }
+    if (!constant) continue;
+    std::vector<const RuntimeValue*> ptrs;
+    for (size_t i = 0; i < values.size(); ++i) ptrs.push_back(n->inputs[i] ? &values[i] : nullptr);
+    RuntimeValues out;
+    try {
+      out = run_node_reference(*n, ptrs, g.opset);
+    } catch (const Error&) {
+      continue;  // the error shows when the model runs
+    }
+    bool keep = true;
+    for (size_t i = 0; i < n->outputs.size(); ++i)
+      if (n->outputs[i] && (!out[i].is_plain_tensor() || static_cast<int64_t>(out[i].tensor.nbytes()) > kMaxFoldedBytes))
+        keep = false;
+    if (!keep) continue;
+    for (size_t i = 0; i < n->outputs.size(); ++i)
+      if (n->outputs[i]) folded[n->outputs[i]] = std::make_shared<const Tensor>(std::move(out[i].tensor));
+  }
+  return folded;
+}
+
+Slot make_slot(const Graph& g, const Value* v, const ShapeMap& shapes, const Folded& folded) {
   Slot s;
   s.value = v;
   s.dtype = v->dtype;
   auto it = shapes.find(v);
   bool is_static = it != shapes.end() && v->is_plain_tensor() && v->dtype != DType::String;
   if (is_static) s.shape = it->second;
-  if (v->is_initializer()) {
+  if (auto f = folded.find(v); f != folded.end()) {
+    s.kind = Slot::Constant;
+    s.constant = f->second;
+    s.shape = f->second->shape();
+  } else if (v->is_initializer()) {
     s.kind = Slot::Constant;
     s.constant = v->initializer;
   } else if (!v->producer && std::find(g.inputs.begin(), g.inputs.end(), v) != g.inputs.end()) {
@@ -183,22 +237,26 @@ Slot make_slot(const Graph& g, const Value* v, const ShapeMap& shapes) {
 
 }  // namespace
 
-std::shared_ptr<Program> compile_graph(const Graph& g, const ShapeMap& shapes, const CompileOptions& opts,
+std::shared_ptr<Program> compile_graph(const Graph& g, const ShapeMap& given_shapes, const CompileOptions& opts,
                                        CompileReport* report) {
   auto start = std::chrono::steady_clock::now();
   auto prog = std::make_shared<Program>();
   prog->graph = &g;
   prog->opset = g.opset;
+  std::vector<Node*> order = g.topological_order();
+  Folded folded = opts.use_kernels ? fold_constants(g, order, given_shapes) : Folded{};
+  // Folded values have known shapes even where shape inference gave none.
+  ShapeMap shapes = given_shapes;
+  for (const auto& [v, t] : folded) shapes[v] = t->shape();
   std::unordered_map<const Value*, int> slot_of;
   auto slot = [&](const Value* v) -> int {
     if (!v) return -1;
     if (auto it = slot_of.find(v); it != slot_of.end()) return it->second;
-    prog->slots.push_back(make_slot(g, v, shapes));
+    prog->slots.push_back(make_slot(g, v, shapes, folded));
     return slot_of[v] = static_cast<int>(prog->slots.size() - 1);
   };
   for (const Value* v : g.inputs) prog->inputs.push_back(slot(v));
   for (const Value* v : g.initializers) slot(v);
-  std::vector<Node*> order = g.topological_order();
   for (const Node* n : order) for (const Value* v : n->outputs) slot(v);
   for (const Value* v : g.outputs) prog->outputs.push_back(slot(v));
   // Graph inputs whose shape is dynamic are fine for reference kernels but need a shape
@@ -214,6 +272,12 @@ std::shared_ptr<Program> compile_graph(const Graph& g, const ShapeMap& shapes, c
   for (const Node* head : order) {
     ++done;
     if (taken.count(head)) continue;
+    if (!head->outputs.empty() && std::all_of(head->outputs.begin(), head->outputs.end(), [&](const Value* v) {
+          return !v || folded.count(v);
+        })) {
+      ++rep.folded;
+      continue;
+    }
     taken.insert(head);
     Step step;
     step.nodes = {head};

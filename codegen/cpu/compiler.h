@@ -2,7 +2,8 @@
 // of compiled Halide kernels, one per group of nodes. A group is a producer followed by the
 // chain of element-wise ops that consume it (bias, scale, residual add, activation, gate):
 // the chain is computed in the producer's loop nest, so only the group's last result is
-// written to memory. Nodes that cannot be lowered run on their reference kernels.
+// written to memory. Nodes whose inputs are all constants are evaluated at compile time.
+// Nodes that cannot be lowered run on their reference kernels.
 #pragma once
 #include <functional>
 #include <memory>
@@ -27,6 +28,7 @@ struct CompileOptions {
 struct CompileReport {
   size_t kernels = 0;         // compiled steps
   size_t compiled_now = 0;    // of which Halide compiled in this call (the rest came from the cache)
+  size_t folded = 0;          // nodes evaluated at compile time (all their inputs were constants)
   double seconds = 0;
   // Nodes left to reference kernels, each with the reason ("Op 'name': why").
   std::vector<std::string> fallbacks;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "ir/error.h"
+#include "nnc_codegen_hash.h"
 
 extern char** environ;
 
@@ -20,8 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Bumped whenever generated code changes meaning, so stale cached kernels are not reused.
-constexpr const char* kCodeVersion = "nnc-cpu-1";
+// Changes whenever the code generator's sources do, so stale cached kernels are not reused.
+constexpr const char* kCodeVersion = "nnc-cpu-" NNC_CODEGEN_HASH;
 
 Halide::Target kernel_target() {
   return Halide::get_host_target().with_feature(Halide::Target::NoRuntime);

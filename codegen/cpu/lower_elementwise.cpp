@@ -128,14 +128,43 @@ std::vector<TensorFunc> lower_cast_to(LowerContext& ctx, DType to) {
 }
 }  // namespace
 
-std::vector<TensorFunc> lower_Cast(LowerContext& ctx) {
-  DType to = ctx.out_dtype();
-  // Float-to-integer casts of out-of-range values (and NaN) are undefined in C++ and differ
-  // between the reference and Halide; only casts that are exact or well defined compile.
-  if (is_float(ctx.in(0).dtype) && !is_float(to)) ctx.unsupported("float-to-integer casts run on the reference kernel");
-  return lower_cast_to(ctx, to);
-}
+// Float to integer truncates toward zero, like the reference (both compile to the same x86
+// conversion, so even out-of-range values agree).
+std::vector<TensorFunc> lower_Cast(LowerContext& ctx) { return lower_cast_to(ctx, ctx.out_dtype()); }
 std::vector<TensorFunc> lower_CastLike(LowerContext& ctx) { return lower_Cast(ctx); }
+
+std::vector<TensorFunc> lower_Identity(LowerContext& ctx) {
+  const TensorFunc& x = ctx.in(0);
+  return {define(ctx.node.name, ctx.out_shape(), ctx.out_dtype(), [&](const Exprs& i) { return x.at(i); })};
+}
+
+// Dropout in inference mode: y = x, and the mask (when asked for) all true. Training mode
+// draws random numbers and stays on the reference kernel.
+std::vector<TensorFunc> lower_Dropout(LowerContext& ctx) {
+  if (ctx.has_input(2)) {
+    std::vector<int64_t> training = ctx.const_ints(2);
+    ctx.require(training.empty() || training[0] == 0, "training-mode dropout is random");
+  }
+  const TensorFunc& x = ctx.in(0);
+  std::vector<TensorFunc> out = {define(ctx.node.name, ctx.out_shape(0), ctx.out_dtype(0), [&](const Exprs& i) { return x.at(i); })};
+  if (ctx.num_outputs() > 1)
+    out.push_back(define(ctx.node.name + "_mask", ctx.out_shape(1), DType::Bool, [](const Exprs&) { return Expr(true); }));
+  return out;
+}
+
+// Unsigned shifts; shifting by the bit width or more gives 0, as in the reference.
+std::vector<TensorFunc> lower_BitShift(LowerContext& ctx) {
+  const TensorFunc &x = ctx.in(0), &n = ctx.in(1);
+  Halide::Type t = halide_type(x.dtype);
+  ctx.require(t.is_uint() && n.dtype == x.dtype, "BitShift needs unsigned integers");
+  bool left = ctx.attrs().get_string("direction", "") == "LEFT";
+  const Shape& out = ctx.out_shape();
+  return {define(ctx.node.name, out, ctx.out_dtype(), [&](const Exprs& i) {
+    Expr v = broadcast_at(x, out, i), k = broadcast_at(n, out, i);
+    Expr shifted = left ? (v << k) : (v >> k);
+    return Halide::select(k >= Halide::cast(t, t.bits()), Halide::cast(t, 0), shifted);
+  })};
+}
 
 // y = u * activation(g); u and g given, or halves of one input along "axis".
 std::vector<TensorFunc> lower_Gate(LowerContext& ctx) {

@@ -1,8 +1,8 @@
 // Lowerings of the indexing ops (Gather, GatherElements, GatherND, OneHot, ReverseSequence)
 // and of the tensor sources (EyeLike, Range, ConstantOfShape, Shape, Size).
-// Indices and sequence lengths are read at run time. Where the reference kernel reports an
-// out-of-range index as an error, the compiled kernel clamps it into the axis (after
-// normalising a negative one) and reads that element: never outside the input's bounds.
+// Indices and sequence lengths are read at run time. An out-of-range index fails the kernel
+// with an error naming it, as the reference does (Halide::require); the index is also
+// clamped, which tells bounds inference the kernel never reads outside the input.
 #include <algorithm>
 #include <cmath>
 
@@ -16,12 +16,14 @@ void require_indices(const LowerContext& ctx, const TensorFunc& t) {
   ctx.require(is_integer(t.dtype), std::string("indices must be integers, got ") + dtype_name(t.dtype));
 }
 
-// A run-time index into an axis of size dim: negative ones count from the end, then clamped
-// into [0, dim). Called from output bodies only, which run for non-empty outputs.
+// A run-time index into an axis of size dim: negative ones count from the end; one outside
+// [-dim, dim) is an error. Called from output bodies only, which run for non-empty outputs.
 Expr axis_index(const LowerContext& ctx, const Expr& raw, int64_t dim) {
   ctx.require(dim > 0, "indexes an empty axis");
   Expr v = Halide::cast(Halide::Int(64), raw);
   v = Halide::select(v < 0, v + Expr(dim), v);
+  v = Halide::require(v >= Expr(int64_t{0}) && v < Expr(dim), v, "index", raw, "is out of range for an axis of size",
+                      Expr(dim));
   return Halide::cast(Halide::Int(32), Halide::clamp(v, Expr(int64_t{0}), Expr(dim - 1)));
 }
 

@@ -8,7 +8,7 @@ namespace nnc::cpu {
 // Ops with a hand-written lowering, by family (each family is one lower_<family>.cpp).
 // The element-wise ops declared with NNC_UNARY/NNC_ACTIVATION/NNC_BINARY and the
 // reductions declared with NNC_REDUCE in ir/ops.def are lowered from their rows.
-#define NNC_CPU_ELEMENTWISE_OPS(X) X(Clip) X(Where) X(Cast) X(CastLike) X(Gate)
+#define NNC_CPU_ELEMENTWISE_OPS(X) X(Clip) X(Where) X(Cast) X(CastLike) X(Gate) X(Identity) X(Dropout) X(BitShift)
 #define NNC_CPU_LINEAR_OPS(X) X(MatMul) X(Gemm) X(FusedMatMul) X(FusedGemm) X(Conv) X(FusedConv) X(FusedAdd)
 #define NNC_CPU_NORM_OPS(X)                                                                                   \
   X(Softmax) X(LogSoftmax) X(Hardmax) X(LayerNormalization) X(BatchNormalization) X(InstanceNormalization)      \
@@ -18,12 +18,17 @@ namespace nnc::cpu {
   X(Reshape) X(Flatten) X(Squeeze) X(Unsqueeze) X(Transpose) X(Concat) X(Split) X(Slice) X(Expand) X(Tile)      \
   X(Pad) X(DepthToSpace) X(SpaceToDepth) X(Trilu) X(Gather) X(GatherElements) X(GatherND) X(OneHot) X(EyeLike)  \
   X(Range) X(ConstantOfShape) X(Shape) X(Size) X(ReverseSequence)
+// lower_loss.cpp, lower_resize.cpp, lower_scatter.cpp, lower_conv_transpose.cpp
+#define NNC_CPU_EXTRA_OPS(X)                                                                                  \
+  X(NegativeLogLikelihoodLoss) X(SoftmaxCrossEntropyLoss) X(Resize) X(ScatterElements) X(ScatterND)            \
+  X(ConvTranspose)
 
 #define NNC_CPU_DECLARE(E) std::vector<TensorFunc> lower_##E(LowerContext& ctx);
 NNC_CPU_ELEMENTWISE_OPS(NNC_CPU_DECLARE)
 NNC_CPU_LINEAR_OPS(NNC_CPU_DECLARE)
 NNC_CPU_NORM_OPS(NNC_CPU_DECLARE)
 NNC_CPU_MOVEMENT_OPS(NNC_CPU_DECLARE)
+NNC_CPU_EXTRA_OPS(NNC_CPU_DECLARE)
 #define NNC_OP(E, N, D, C)
 #define NNC_UNARY(E, N, D, TY, OUT, A, AD, B, BD, BODY) NNC_CPU_DECLARE(E)
 #define NNC_BINARY(E, N, TY, OUT, A, AD, BODY) NNC_CPU_DECLARE(E)

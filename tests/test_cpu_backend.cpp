@@ -1,0 +1,195 @@
+// The CPU backend against the reference interpreter (the oracle), on shapes that miss the
+// vector width and tile sizes; thread safety; the memory plan; the kernel cache.
+#include <Halide.h>
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "codegen/cpu/kernel_cache.h"
+#include "frontend/builder.h"
+#include "runtime/memory_plan.h"
+#include "runtime/session.h"
+
+using namespace nnc;
+
+namespace {
+
+Tensor random_tensor(Shape shape, uint64_t seed) {
+  Tensor t(DType::Float32, std::move(shape));
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
+  return t;
+}
+
+// Largest |a - b| / (1 + |b|) over the elements.
+double max_rel_diff(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.shape() == b.shape());
+  double worst = 0;
+  for (int64_t i = 0; i < a.numel(); ++i)
+    worst = std::max(worst, std::fabs(a.at_double(i) - b.at_double(i)) / (1 + std::fabs(b.at_double(i))));
+  return worst;
+}
+
+// Compiles g, runs it and the reference interpreter on `inputs`, and checks that every node
+// ran in a compiled kernel and that the outputs agree.
+void check_against_reference(std::shared_ptr<const Graph> g, const TensorMap& inputs, double tol = 1e-4) {
+  Session cpu(g);
+  std::vector<Tensor> got = cpu.run_tensors(inputs);
+  std::vector<Tensor> want = run_reference(*g, inputs);
+  REQUIRE(cpu.program());
+  CHECK(cpu.program()->fallback_nodes().empty());
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) CHECK(max_rel_diff(got[i], want[i]) < tol);
+}
+
+// A small CNN with odd sizes: conv (padded, strided) + BN + ReLU, a residual add, pooling, Gemm.
+std::shared_ptr<const Graph> odd_cnn() {
+  Builder b("odd_cnn", 7);
+  Value* x = b.input("x", DType::Float32, {Dim::fixed(2), Dim::fixed(3), Dim::fixed(13), Dim::fixed(11)});
+  Value* c1 = b.relu(b.batch_norm(b.conv2d(x, 3, 37, 3, 1, 1, "c1"), 37, "bn1"));
+  Value* c2 = b.conv2d(c1, 37, 37, 3, 1, 1, "c2");
+  Value* r = b.relu(b.add(c2, c1));
+  Value* c3 = b.relu(b.conv2d(r, 37, 20, 1, 2, 0, "c3"));
+  Value* p = b.flatten(b.global_avg_pool(c3));
+  b.output(b.softmax(b.linear(p, 20, 10, "fc")), "y");
+  return b.finish();
+}
+
+}  // namespace
+
+TEST_CASE("cpu backend: a CNN with odd sizes matches the reference", "[cpu]") {
+  check_against_reference(odd_cnn(), {{"x", random_tensor({2, 3, 13, 11}, 1)}});
+}
+
+TEST_CASE("cpu backend: batched MatMul with broadcasting and odd sizes matches the reference", "[cpu]") {
+  Builder b("mm", 3);
+  Value* a = b.input("a", DType::Float32, {Dim::fixed(3), Dim::fixed(33), Dim::fixed(17)});
+  Value* w = b.random_param("w", {17, 45}, 1.0f);
+  Value* bias = b.random_param("bias", {45}, 1.0f);
+  b.output(b.op(OpKind::Relu, {b.add(b.op(OpKind::MatMul, {a, w}), bias)}), "y");
+  check_against_reference(b.finish(), {{"a", random_tensor({3, 33, 17}, 2)}});
+}
+
+TEST_CASE("cpu backend: element-wise chains fuse into their producer's kernel", "[cpu]") {
+  Builder b("chain", 3);
+  Value* a = b.input("a", DType::Float32, {Dim::fixed(5), Dim::fixed(19)});
+  Value* w = b.random_param("w", {19, 23}, 1.0f);
+  Value* y = b.op(OpKind::Tanh, {b.op(OpKind::Sigmoid, {b.op(OpKind::MatMul, {a, w})})});
+  b.output(y, "y");
+  std::shared_ptr<const Graph> g = b.finish();
+  Session s(g);
+  REQUIRE(s.program());
+  CHECK(s.program()->steps.size() == 1);  // MatMul + Sigmoid + Tanh in one kernel
+  check_against_reference(g, {{"a", random_tensor({5, 19}, 4)}});
+}
+
+TEST_CASE("cpu backend: one compiled model run from 8 threads gives bit-identical results", "[cpu]") {
+  std::shared_ptr<const Graph> g = odd_cnn();
+  Session s(g);
+  TensorMap in = {{"x", random_tensor({2, 3, 13, 11}, 9)}};
+  Tensor single = s.run_tensors(in)[0];
+  std::vector<Tensor> results(8);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (int rep = 0; rep < 5; ++rep) results[t] = s.run_tensors(in)[0];
+    });
+  for (auto& t : threads) t.join();
+  for (const Tensor& r : results) CHECK(r == single);
+}
+
+TEST_CASE("cpu backend: symbolic batch sizes are compiled per shape", "[cpu]") {
+  Builder b("batch", 5);
+  Value* x = b.input("x", DType::Float32, {Dim::sym("N"), Dim::fixed(6)});
+  b.output(b.relu(b.linear(x, 6, 4, "fc")), "y");
+  std::shared_ptr<const Graph> g = b.finish();
+  Session s(g);
+  for (int64_t n : {1, 3, 8}) {
+    TensorMap in = {{"x", random_tensor({n, 6}, static_cast<uint64_t>(n))}};
+    std::vector<Tensor> got = s.run_tensors(in);
+    CHECK(got[0].shape() == Shape{n, 4});
+    CHECK(max_rel_diff(got[0], run_reference(*g, in)[0]) < 1e-5);
+    CHECK(s.program()->fallback_nodes().empty());
+  }
+}
+
+TEST_CASE("cpu backend: wrong input shapes are clear errors", "[cpu]") {
+  Session s(odd_cnn());
+  CHECK_THROWS_WITH(s.run_tensors({{"x", random_tensor({2, 3, 13, 12}, 1)}}), Catch::Contains("shape"));
+}
+
+TEST_CASE("memory plan: values alive at the same time never share bytes; dead ones are reused", "[cpu]") {
+  Program p;
+  auto add_slot = [&](int64_t floats) {
+    Slot s;
+    s.kind = Slot::Arena;
+    s.dtype = DType::Float32;
+    s.shape = {floats};
+    p.slots.push_back(s);
+    return static_cast<int>(p.slots.size() - 1);
+  };
+  // a -> b -> c -> d, each step reading the previous value: a and c can share, b and d can share.
+  int a = add_slot(100), b = add_slot(50), c = add_slot(100), d = add_slot(50);
+  p.steps.push_back({nullptr, {}, {}, {a}});
+  p.steps.push_back({nullptr, {}, {a}, {b}});
+  p.steps.push_back({nullptr, {}, {b}, {c}});
+  p.steps.push_back({nullptr, {}, {c}, {d}});
+  plan_memory(p);
+  auto overlap = [&](int x, int y) {
+    int64_t x0 = p.slots[x].offset, x1 = x0 + static_cast<int64_t>(p.slots[x].bytes());
+    int64_t y0 = p.slots[y].offset, y1 = y0 + static_cast<int64_t>(p.slots[y].bytes());
+    return x0 < y1 && y0 < x1;
+  };
+  CHECK_FALSE(overlap(a, b));
+  CHECK_FALSE(overlap(b, c));
+  CHECK_FALSE(overlap(c, d));
+  // Two live values at most: 400 + 200 bytes (each rounded to 64), not the 600 + 600 of no reuse.
+  CHECK(p.arena_bytes == 448 + 256);
+  for (const Slot& s : p.slots) CHECK(s.offset % 64 == 0);
+}
+
+TEST_CASE("kernel cache: a kernel is compiled once, then loaded from memory and from disk", "[cpu]") {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("nnc-cache-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  int compiles = 0;
+  auto compile = [&](const std::string& obj, const std::string& fn) {
+    ++compiles;
+    Halide::ImageParam in(Halide::Float(32), 1, "in");
+    Halide::Func f("twice");
+    Halide::Var x("x");
+    f(x) = in(x) * 2.0f;
+    f.compile_to_object(obj, {in}, fn, Halide::get_host_target().with_feature(Halide::Target::NoRuntime));
+  };
+  bool compiled = false;
+  {
+    cpu::KernelCache cache(dir.string());
+    cpu::KernelFn k1 = cache.get("twice-v1", compile, &compiled);
+    CHECK(compiled);
+    cpu::KernelFn k2 = cache.get("twice-v1", compile, &compiled);
+    CHECK_FALSE(compiled);
+    CHECK(k1 == k2);
+    CHECK(cache.stats().memory_hits == 1);
+  }
+  cpu::KernelCache fresh(dir.string());  // a later process: the kernel comes from disk
+  cpu::KernelFn k3 = fresh.get("twice-v1", compile, &compiled);
+  CHECK_FALSE(compiled);
+  CHECK(fresh.stats().disk_hits == 1);
+  CHECK(compiles == 1);
+  // The loaded kernel works: y = 2x.
+  float in[3] = {1, 2, 3}, out[3] = {};
+  halide_dimension_t d{0, 3, 1, 0};
+  halide_buffer_t bin{}, bout{};
+  bin.host = reinterpret_cast<uint8_t*>(in), bin.type = {halide_type_float, 32, 1}, bin.dimensions = 1, bin.dim = &d;
+  halide_dimension_t d2 = d;
+  bout.host = reinterpret_cast<uint8_t*>(out), bout.type = bin.type, bout.dimensions = 1, bout.dim = &d2;
+  void* args[2] = {&bin, &bout};
+  REQUIRE(k3(args) == 0);
+  CHECK(out[2] == 6.0f);
+  fs::remove_all(dir);
+}
