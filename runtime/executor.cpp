@@ -3,6 +3,9 @@
 #include <HalideRuntime.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -54,8 +57,33 @@ std::string describe_input(const Slot& s) { return "input '" + s.value->name + "
 
 }  // namespace
 
-Executor::Executor(std::shared_ptr<const Program> program) : program_(std::move(program)) {}
-Executor::~Executor() = default;
+// NNC_PROFILE=1: time every step; the totals are printed, slowest first, when the executor
+// goes away.
+struct StepTimer {
+  explicit StepTimer(std::atomic<int64_t>* total) : total(total), start(std::chrono::steady_clock::now()) {}
+  ~StepTimer() {
+    if (total) *total += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
+  }
+  std::atomic<int64_t>* total;
+  std::chrono::steady_clock::time_point start;
+};
+
+Executor::Executor(std::shared_ptr<const Program> program) : program_(std::move(program)) {
+  if (const char* p = std::getenv("NNC_PROFILE"); p && *p && *p != '0')
+    profile_ = std::make_unique<std::atomic<int64_t>[]>(program_->steps.size());
+}
+
+Executor::~Executor() {
+  if (!profile_) return;
+  std::vector<std::pair<int64_t, size_t>> order;
+  int64_t total = 0;
+  for (size_t i = 0; i < program_->steps.size(); ++i) order.push_back({profile_[i].load(), i}), total += order.back().first;
+  std::sort(order.rbegin(), order.rend());
+  std::fprintf(stderr, "NNC_PROFILE: %.1f ms in all steps\n", total / 1e6);
+  for (auto [ns, i] : order)
+    std::fprintf(stderr, "%10.2f ms %5.1f%%  %s%s\n", ns / 1e6, 100.0 * ns / std::max<int64_t>(total, 1),
+                 program_->steps[i].kernel ? "" : "[reference] ", program_->steps[i].describe().c_str());
+}
 
 std::unique_ptr<Executor::Arena> Executor::take_arena() const {
   {
@@ -132,6 +160,7 @@ RuntimeValues Executor::run(const std::vector<const RuntimeValue*>& inputs) cons
 
   std::vector<void*> args;
   for (const Step& step : p.steps) {
+    StepTimer timer(profile_ ? &profile_[&step - p.steps.data()] : nullptr);
     if (step.kernel) {
       args.clear();
       for (int v : step.inputs) args.push_back(&st.buffers[v]);

@@ -3,6 +3,7 @@
 // takes its own arena (recycled through a small pool, so steady-state runs do not page-fault
 // fresh memory).
 #pragma once
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -30,6 +31,7 @@ class Executor {
   std::shared_ptr<const Program> program_;
   mutable std::mutex pool_mu_;
   mutable std::vector<std::unique_ptr<Arena>> pool_;
+  std::unique_ptr<std::atomic<int64_t>[]> profile_;  // per step, when NNC_PROFILE is set
 };
 
 }  // namespace nnc
