@@ -15,6 +15,9 @@ step $nnc check $model
 step $nnc optimize $model -o build/tiny_cnn.opt.onnx --force --verify --dim N=2
 step $nnc run $model --seed 1 --save-outputs build/example_outputs
 step $nnc run build/tiny_cnn.opt.onnx --seed 1 --save-outputs build/example_outputs_optimized
+# The CPU backend (compiled Halide kernels, the default) against the reference interpreter.
+step $nnc bench build/tiny_cnn.opt.onnx --iters 50
+step $nnc bench build/tiny_cnn.opt.onnx --iters 50 --backend reference
 echo
 echo "Outputs written to build/example_outputs/ (optimised model: build/example_outputs_optimized/)."
 echo "Try: $nnc --help"

@@ -146,7 +146,11 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
     } else {
       Var task("task");
       int vec = shape[3] >= 16 ? 16 : 8;
-      out.vectorize(ox, vec, Halide::TailStrategy::GuardWithIf).fuse(m, n, task).parallel(task);
+      // Tasks of whole channel planes, at least ~4K outputs each (a 7x7 plane alone is too
+      // little work to hand to a thread).
+      int planes = static_cast<int>(std::max<int64_t>(1, 4096 / std::max<int64_t>(1, shape[2] * shape[3])));
+      out.vectorize(ox, vec, Halide::TailStrategy::GuardWithIf).fuse(m, n, task).parallel(task, planes,
+                                                                                          Halide::TailStrategy::GuardWithIf);
       acc.compute_at(out, oy).vectorize(acc.args()[0], vec, Halide::TailStrategy::GuardWithIf);
       u.vectorize(acc.args()[0], vec, Halide::TailStrategy::GuardWithIf);
     }

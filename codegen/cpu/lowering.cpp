@@ -103,29 +103,27 @@ TensorFunc LowerContext::add_constant(Tensor t, const std::string& name) {
 }
 
 void schedule_default(Func out, const Shape& shape) {
-  std::vector<Halide::VarOrRVar> args;
-  for (const Var& v : out.args()) args.emplace_back(v);
   int rank = static_cast<int>(shape.size());
   if (rank == 0) return;
   int64_t inner = shape.back();
   Var x = out.args()[0];
   if (inner >= 16) out.vectorize(x, 16, Halide::TailStrategy::GuardWithIf);
   else if (inner >= 8) out.vectorize(x, 8, Halide::TailStrategy::GuardWithIf);
-  if (rank >= 2) {
-    int64_t outer = 1;
-    for (int i = 0; i + 1 < rank; ++i) outer *= shape[i];
-    // Fuse the outer dims into one parallel loop when there is enough work to share.
-    int64_t total = outer * inner;
-    if (total >= 4096) {
-      Var fused = out.args()[rank - 1];
-      for (int d = rank - 2; d >= 1; --d) {
-        Var f2(fused.name() + "_" + std::to_string(d));
-        out.fuse(out.args()[d], fused, f2);
-        fused = f2;
-      }
-      out.parallel(fused);
-    }
+  if (rank < 2) return;
+  int64_t outer = 1;
+  for (int i = 0; i + 1 < rank; ++i) outer *= shape[i];
+  // One parallel loop over the outer dims, in tasks of at least ~16K elements: a task per
+  // row would spend more time handing out work than doing it.
+  constexpr int64_t kTaskElements = 16384;
+  if (outer * inner < 2 * kTaskElements) return;
+  Var fused = out.args()[rank - 1];
+  for (int d = rank - 2; d >= 1; --d) {
+    Var f2(fused.name() + "_" + std::to_string(d));
+    out.fuse(out.args()[d], fused, f2);
+    fused = f2;
   }
+  int64_t rows_per_task = std::max<int64_t>(1, kTaskElements / std::max<int64_t>(inner, 1));
+  out.parallel(fused, static_cast<int>(std::min<int64_t>(rows_per_task, outer)), Halide::TailStrategy::GuardWithIf);
 }
 
 int64_t normalize_axis(const LowerContext& ctx, int64_t axis, int64_t rank) {
