@@ -90,7 +90,8 @@ if [ "$WRITE" = 1 ]; then
     echo
     echo "Run on $(date -u +%Y-%m-%d) on $(lscpu | sed -n 's/^Model name: *//p') ($(nproc) cores), with"
     echo "\`bench/run_bench.sh --threads $THREADS\`; ONNX Runtime is onnxruntime-node $ORT_VERSION with all graph"
-    echo "optimisations. The machine is shared: compare the ratios, not the absolute times."
+    echo "optimisations. The machine is shared: compare the ratios, not the absolute times. Kernel"
+    echo "shares above 100% mean the 114 GFLOP/s per-core figure (DESIGN.md) understates this core's peak."
     echo
     cat "$WORK/results.md"
   } > bench/RESULTS.md
