@@ -12,26 +12,13 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 import torchvision
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "models"))
 from export_models import OPSET, calibrate_batchnorm  # noqa: E402
+from export_optimizer_models import SwiGLUFeedForward  # noqa: E402
 
 IMAGE = (1, 3, 224, 224)
-
-
-class SwiGLUFeedForward(torch.nn.Module):
-    def __init__(self, dim=512, hidden=1376):
-        super().__init__()
-        self.norm = torch.nn.LayerNorm(dim)
-        self.w1 = torch.nn.Linear(dim, hidden, bias=False)
-        self.w3 = torch.nn.Linear(dim, hidden, bias=False)
-        self.w2 = torch.nn.Linear(hidden, dim, bias=False)
-
-    def forward(self, x):
-        h = self.norm(x)
-        return self.w2(F.silu(self.w1(h)) * self.w3(h)) + x
 
 
 def models():
@@ -39,7 +26,7 @@ def models():
     yield "resnet50", torchvision.models.resnet50(weights=None), IMAGE
     yield "mobilenet_v2", torchvision.models.mobilenet_v2(weights=None), IMAGE
     yield "efficientnet_b0", torchvision.models.efficientnet_b0(weights=None), IMAGE
-    yield "swiglu_ffn", SwiGLUFeedForward(), (1, 128, 512)
+    yield "swiglu_ffn", SwiGLUFeedForward(dim=512, hidden=1376), (1, 128, 512)
     layer = torch.nn.TransformerEncoderLayer(d_model=256, nhead=4, dim_feedforward=1024, batch_first=True)
     yield "transformer_encoder", torch.nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False), (1, 128, 256)
 
