@@ -1,7 +1,8 @@
 // The gradient table: for each differentiable op, its input gradients written as IR ops in
 // terms of the node's inputs x, outputs y and output gradient dy (see passes/autodiff.h).
 // Element-wise binary ops broadcast, so their operands' gradients are unbroadcast. The
-// activations, softmaxes and movement ops are in passes/gradient_table_nn.cpp.
+// activations, softmaxes and movement ops are in passes/gradient_table_nn.cpp, the layers
+// (Gemm, Conv, pools, LayerNormalization, Gather, Slice) and reductions in gradient_table_layers.cpp.
 #include "ir/error.h"
 #include "passes/autodiff.h"
 #include "passes/gradient_table_parts.h"
@@ -14,6 +15,7 @@ std::vector<Value*> gradient_of(GradientBuilder& b, const Node& n, const std::ve
   Value* dy = output_grads.empty() ? nullptr : output_grads[0];
   if (!dy) return {};
   if (auto act = activation_gradient(b, n, dy)) return *act;
+  if (auto layer = layer_gradient(b, n, dy)) return *layer;
   Value* y = n.outputs[0];
   Value* x = n.input(0);
   Value* x1 = n.input(1);
@@ -51,28 +53,6 @@ std::vector<Value*> gradient_of(GradientBuilder& b, const Node& n, const std::ve
       Value* da = b.mul(dy, b.mul(x1, b.op(OpKind::Pow, {x, b.sub(x1, b.scalar(1, x1), x1)}, y), y), y);
       Value* db = b.mul(dy, b.mul(y, b.op(OpKind::Log, {x}, x), y), y);
       return {b.unbroadcast(da, y, x), b.unbroadcast(db, y, x1)};
-    }
-    // Sum and mean: dy spread back over the reduced axes (÷ their size for the mean)
-    case OpKind::ReduceSum:
-    case OpKind::ReduceMean: {
-      if (!x->has_static_shape()) throw Error("autodiff: " + n.label() + ": the reduction's gradient needs a static input shape");
-      Shape xs = x->static_shape(), kept = xs;
-      std::vector<int64_t> axes = n.attrs.get_ints("axes");
-      if (const Tensor* t = constant_of(n.input(1))) axes = t->to_int64s();
-      else if (n.input(1)) throw Error("autodiff: " + n.label() + ": the reduction's axes must be constant");
-      if (axes.empty() && n.attrs.get_int("noop_with_empty_axes", 0)) return {dy};
-      if (axes.empty()) for (size_t i = 0; i < xs.size(); ++i) axes.push_back(static_cast<int64_t>(i));
-      int64_t count = 1;
-      for (int64_t a : axes) {
-        size_t i = static_cast<size_t>(a < 0 ? a + static_cast<int64_t>(xs.size()) : a);
-        count *= xs.at(i);
-        kept.at(i) = 1;
-      }
-      Value* shape = add_constant(b.graph(), "grad_shape", Tensor::from_int64s(kept, {static_cast<int64_t>(kept.size())}));
-      Value* full = add_constant(b.graph(), "grad_shape", Tensor::from_int64s(xs, {static_cast<int64_t>(xs.size())}));
-      Value* spread = b.op(OpKind::Expand, {b.op(OpKind::Reshape, {dy, shape}, y->dtype), full}, x);
-      if (n.op == OpKind::ReduceMean) spread = b.div(spread, b.scalar(static_cast<double>(count), x), x);
-      return {spread};
     }
     default:
       throw Error("autodiff: " + n.label() + ": op " + n.op_type + " has no gradient rule yet");

@@ -10,5 +10,6 @@ namespace nnc {
 
 std::optional<std::vector<Value*>> activation_gradient(GradientBuilder& b, const Node& n, Value* dy);
 std::optional<std::vector<Value*>> movement_gradient(GradientBuilder& b, const Node& n, const std::vector<Value*>& dys);
+std::optional<std::vector<Value*>> layer_gradient(GradientBuilder& b, const Node& n, Value* dy);
 
 }  // namespace nnc

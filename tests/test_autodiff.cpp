@@ -1,104 +1,11 @@
 // Autodiff: every rule in the gradient table checked against central finite differences in
 // float64 (eps 1e-6, rtol 1e-3, atol 1e-5), including broadcast operands; and the ONNX
 // Gradient op expanded at import.
-#include <catch2/catch.hpp>
-
-#include <cmath>
-#include <random>
-
-#include "passes/autodiff.h"
-#include "runtime/interpreter.h"
+#include "tests/gradient_check.h"
 
 using namespace nnc;
+using namespace nnc::testing;
 
-namespace {
-
-Tensor random_tensor(const Shape& s, std::mt19937& rng, double lo, double hi) {
-  Tensor t(DType::Float64, s);
-  std::uniform_real_distribution<double> d(lo, hi);
-  for (int64_t i = 0; i < t.numel(); ++i) t.set_double(i, d(rng));
-  return t;
-}
-
-Dims static_dims(const Shape& s) {
-  Dims d;
-  for (int64_t v : s) d.push_back(Dim::fixed(v));
-  return d;
-}
-
-// One op under test: differentiable inputs of the given shapes (random in [lo, hi]), constant
-// inputs after them (shapes, axes), attributes, and the shapes of its outputs.
-struct GradCase {
-  OpKind op;
-  std::vector<Shape> inputs;
-  std::vector<Shape> outputs;
-  Attributes attrs = {};
-  std::vector<Tensor> constants = {};
-  double lo = -2, hi = 2;
-};
-
-Value* typed(Value* v, const Shape& s) {
-  v->dtype = DType::Float64;
-  v->dims = static_dims(s);
-  return v;
-}
-
-// loss = Σ_k ReduceSum(output_k · w_k) for fixed random w_k; checks d loss / d x_i.
-void check_gradient(const GradCase& c) {
-  std::mt19937 rng(42);
-  Graph g;
-  std::vector<Value*> xs, ins;
-  TensorMap feeds;
-  for (size_t i = 0; i < c.inputs.size(); ++i) {
-    std::string name = "x" + std::to_string(i);
-    xs.push_back(g.add_input(name, DType::Float64, static_dims(c.inputs[i])));
-    feeds[name] = random_tensor(c.inputs[i], rng, c.lo, c.hi);
-  }
-  ins = xs;
-  for (size_t i = 0; i < c.constants.size(); ++i) ins.push_back(g.add_initializer("c" + std::to_string(i), c.constants[i]));
-  Node* n = g.add_node(c.op, ins, static_cast<int>(c.outputs.size()), "op", c.attrs);
-  Value* loss = nullptr;
-  Attributes keep;
-  keep.set("keepdims", int64_t{0});
-  for (size_t k = 0; k < c.outputs.size(); ++k) {
-    Value* w = g.add_initializer("w" + std::to_string(k), random_tensor(c.outputs[k], rng, -1, 1));
-    Value* weighted = typed(g.add_node(OpKind::Mul, {typed(n->outputs[k], c.outputs[k]), w}, 1)->outputs[0], c.outputs[k]);
-    Value* part = typed(g.add_node(OpKind::ReduceSum, {weighted}, 1, "", keep)->outputs[0], {});
-    loss = loss ? typed(g.add_node(OpKind::Add, {loss, part}, 1)->outputs[0], {}) : part;
-  }
-  g.outputs = {loss};
-  std::vector<Value*> grads = build_gradients(g, loss, xs);
-  for (Value* gv : grads) g.outputs.push_back(gv);
-
-  std::vector<Tensor> analytic = run_reference(g, feeds);
-  const double eps = 1e-6;
-  for (size_t i = 0; i < xs.size(); ++i) {
-    INFO(op_name(c.op) << " input " << i);
-    const Tensor& grad = analytic[1 + i];
-    REQUIRE(grad.shape() == c.inputs[i]);
-    for (int64_t k = 0; k < grad.numel(); ++k) {
-      TensorMap plus = feeds, minus = feeds;
-      plus[xs[i]->name].set_double(k, feeds[xs[i]->name].at_double(k) + eps);
-      minus[xs[i]->name].set_double(k, feeds[xs[i]->name].at_double(k) - eps);
-      double numeric = (run_reference(g, plus)[0].at_double(0) - run_reference(g, minus)[0].at_double(0)) / (2 * eps);
-      CHECK(std::fabs(grad.at_double(k) - numeric) <= 1e-5 + 1e-3 * std::fabs(numeric));
-    }
-  }
-}
-
-void check_gradient(OpKind op, const std::vector<Shape>& shapes, const Shape& out_shape, double lo = -2, double hi = 2) {
-  check_gradient(GradCase{op, shapes, {out_shape}, {}, {}, lo, hi});
-}
-
-Attributes with(const std::string& name, AttrValue v) {
-  Attributes a;
-  a.set(name, std::move(v));
-  return a;
-}
-
-Tensor int64s(std::vector<int64_t> v) { return Tensor::from_int64s(v, {static_cast<int64_t>(v.size())}); }
-
-}  // namespace
 
 TEST_CASE("gradient rules of element-wise ops match finite differences") {
   check_gradient(OpKind::Identity, {{2, 3}}, {2, 3});
@@ -133,6 +40,61 @@ TEST_CASE("gradient rules of the activations match finite differences") {
   check_gradient(GradCase{OpKind::HardSigmoid, {{2, 3}}, {{2, 3}}, with("alpha", 0.3f), {}, -4, 4});
   check_gradient(OpKind::Abs, {{2, 3}}, {2, 3});
   check_gradient(OpKind::Pow, {{2, 3}, {3}}, {2, 3}, 0.5, 2);
+}
+
+TEST_CASE("gradient rules of Celu, Selu, ThresholdedRelu, HardSwish, Mish, GeluTanh and Shrink") {
+  // (ranges keep clear of the kinks: 0 for Selu, α for ThresholdedRelu, ±3 for HardSwish, ±λ for Shrink)
+  check_gradient(GradCase{OpKind::Celu, {{2, 3}}, {{2, 3}}, with("alpha", 0.8f)});
+  check_gradient_on(GradCase{OpKind::Selu, {{2, 3}}, {{2, 3}}}, {{-2, -0.2}, {0.2, 2}});
+  check_gradient_on(GradCase{OpKind::ThresholdedRelu, {{2, 3}}, {{2, 3}}, with("alpha", 0.5f)}, {{-2, 0.4}, {0.6, 2}});
+  check_gradient_on(GradCase{OpKind::HardSwish, {{2, 3}}, {{2, 3}}}, {{-5, -3.2}, {-2.8, 2.8}, {3.2, 5}});
+  for (OpKind op : {OpKind::Mish, OpKind::GeluTanh}) check_gradient(op, {{2, 3}}, {2, 3}, -3, 3);
+  Attributes shrink = with("lambd", 0.5f);
+  shrink.set("bias", 0.3f);
+  check_gradient_on(GradCase{OpKind::Shrink, {{2, 3}}, {{2, 3}}, shrink}, {{-2, -0.6}, {-0.4, 0.4}, {0.6, 2}});
+}
+
+TEST_CASE("PRelu's gradient reaches x and the broadcast slope") {
+  check_gradient_on(GradCase{OpKind::PRelu, {{2, 3}, {3}}, {{2, 3}}}, {{-2, -0.2}, {0.2, 2}});
+  check_gradient_on(GradCase{OpKind::PRelu, {{2, 3}, {2, 3}}, {{2, 3}}}, {{-2, -0.2}, {0.2, 2}});
+}
+
+TEST_CASE("Clip passes the gradient inside [min, max] and none outside") {
+  check_gradient_on(GradCase{OpKind::Clip, {{2, 3}}, {{2, 3}}, {}, {float64(-0.5), float64(0.7)}}, {{-2, -0.6}, {-0.4, 0.6}, {0.8, 2}});
+  check_gradient_on(GradCase{OpKind::Clip, {{2, 3}}, {{2, 3}}, {}, {float64(-0.5)}}, {{-2, -0.6}, {-0.4, 2}});
+  check_gradient(GradCase{OpKind::Clip, {{2, 3}}, {{2, 3}}});
+}
+
+TEST_CASE("Gate's gradient: u gets act(g), g gets u times act', in both input forms") {
+  for (const char* act : {"", "Sigmoid", "Silu", "Gelu", "GeluTanh", "Tanh"}) {
+    INFO("activation " << act);
+    check_gradient(GradCase{OpKind::Gate, {{2, 3}, {2, 3}}, {{2, 3}}, with("activation", std::string(act))});
+    Attributes split = with("activation", std::string(act));
+    split.set("axis", int64_t{-1});
+    check_gradient(GradCase{OpKind::Gate, {{2, 4}}, {{2, 2}}, split});
+    split.set("axis", int64_t{0});
+    check_gradient(GradCase{OpKind::Gate, {{4, 3}}, {{2, 3}}, split});
+  }
+  // activations with attributes, away from their kinks
+  Attributes hard = with("activation", std::string("HardSigmoid"));
+  hard.set("activation_alpha", 0.3f);
+  hard.set("activation_beta", 0.4f);
+  check_gradient(GradCase{OpKind::Gate, {{2, 3}, {2, 3}}, {{2, 3}}, hard, {}, -1, 1});
+  Attributes leaky = with("activation", std::string("LeakyRelu"));
+  leaky.set("activation_alpha", 0.2f);
+  check_gradient_on(GradCase{OpKind::Gate, {{2, 3}, {2, 3}}, {{2, 3}}, leaky}, {{-2, -0.2}, {0.2, 2}});
+  Attributes clip = with("activation", std::string("Clip"));
+  clip.set("activation_alpha", -0.5f);
+  clip.set("activation_beta", 0.5f);
+  check_gradient_on(GradCase{OpKind::Gate, {{2, 3}, {2, 3}}, {{2, 3}}, clip}, {{-0.4, 0.4}, {0.6, 2}});
+}
+
+TEST_CASE("Max and Min send the gradient to the selected input, broadcast ones summed") {
+  for (OpKind op : {OpKind::Max, OpKind::Min}) {
+    check_gradient(op, {{2, 3}}, {2, 3});
+    check_gradient(op, {{2, 3}, {2, 3}}, {2, 3});
+    check_gradient(op, {{2, 3}, {3}, {2, 1}}, {2, 3});
+  }
 }
 
 TEST_CASE("Softmax and LogSoftmax gradients, over the last and a middle axis") {
