@@ -58,6 +58,35 @@ Value* GradientBuilder::unbroadcast(Value* grad, const Value* out, const Value* 
   return op(OpKind::Reshape, {summed, shape}, in);
 }
 
+Value* GradientBuilder::ints(const std::vector<int64_t>& v) {
+  return add_constant(g_, "grad_ints", Tensor::from_int64s(v, {static_cast<int64_t>(v.size())}));
+}
+
+Value* GradientBuilder::reshape(Value* v, const Shape& shape) {
+  Value* out = op(OpKind::Reshape, {v, ints(shape)}, v->dtype);
+  out->dims = Dims{};
+  for (int64_t d : shape) out->dims->push_back(Dim::fixed(d));
+  return out;
+}
+
+Value* GradientBuilder::reduce_sum(Value* v, const std::vector<int64_t>& axes, bool keepdims) {
+  Attributes a;
+  a.set("keepdims", int64_t{keepdims});
+  std::vector<Value*> ins{v};
+  if (!axes.empty()) ins.push_back(ints(axes));
+  Value* out = op(OpKind::ReduceSum, ins, v->dtype, std::move(a));
+  if (v->dims) {  // the result's dims: reduced axes kept as 1 or dropped
+    int64_t rank = static_cast<int64_t>(v->dims->size());
+    out->dims = Dims{};
+    for (int64_t i = 0; i < rank; ++i) {
+      bool reduced = axes.empty() || std::any_of(axes.begin(), axes.end(), [&](int64_t a) { return a == i || a + rank == i; });
+      if (!reduced) out->dims->push_back((*v->dims)[static_cast<size_t>(i)]);
+      else if (keepdims) out->dims->push_back(Dim::fixed(1));
+    }
+  }
+  return out;
+}
+
 Value* GradientBuilder::transpose_last2(Value* v, const Value* like) {
   if (!like->dims || like->dims->size() < 2)
     throw Error("autodiff: MatMul's gradient needs operands of known rank >= 2 ('" + like->name + "')");

@@ -32,6 +32,12 @@ class GradientBuilder {
   Value* filled_like(double v, const Value* like);
   // grad has the shape of `out`, which broadcast `in`: sums it down to in's shape.
   Value* unbroadcast(Value* grad, const Value* out, const Value* in);
+  // An int64 vector constant (shapes, axes, pads).
+  Value* ints(const std::vector<int64_t>& v);
+  // v reshaped to a static shape (the result typed with it).
+  Value* reshape(Value* v, const Shape& shape);
+  // ReduceSum over the given axes (all axes when empty).
+  Value* reduce_sum(Value* v, const std::vector<int64_t>& axes, bool keepdims);
   // Swaps the last two axes (for MatMul's rule).
   Value* transpose_last2(Value* v, const Value* like);
   Graph& graph() { return g_; }

@@ -42,6 +42,8 @@ std::vector<Value*> gradient_of(GradientBuilder& b, const Node& n, const std::ve
     case OpKind::Exp: return {b.mul(dy, y, x)};
     case OpKind::Log: return {b.div(dy, x, x)};
     case OpKind::Sqrt: return {b.div(dy, b.mul(b.scalar(2, y), y, y), x)};
+    // (1/x)' = −1/x² = −y²
+    case OpKind::Reciprocal: return {b.op(OpKind::Neg, {b.mul(dy, b.mul(y, y, y), y)}, x)};
     // Y = A·B:  dA = dY·Bᵀ,  dB = Aᵀ·dY (batch axes unbroadcast)
     case OpKind::MatMul: {
       Value* da = b.op(OpKind::MatMul, {dy, b.transpose_last2(x1, x1)}, y->dtype);

@@ -15,10 +15,6 @@ namespace {
 
 using Ints = std::vector<int64_t>;
 
-Value* ints(GradientBuilder& b, const Ints& v) {
-  return add_constant(b.graph(), "grad_ints", Tensor::from_int64s(v, {static_cast<int64_t>(v.size())}));
-}
-
 Shape shape_of(const Node& n, const Value* v) {
   if (!v || !v->has_static_shape())
     throw Error("autodiff: " + n.label() + ": the gradient needs the static shape of '" + (v ? v->name : "?") + "'");
@@ -33,20 +29,10 @@ Value* shaped(Value* v, DType dtype, const Shape& s) {
   return v;
 }
 
-Value* reshape(GradientBuilder& b, Value* v, const Shape& s) {
-  return shaped(b.op(OpKind::Reshape, {v, ints(b, s)}, v->dtype), v->dtype, s);
-}
-
 Value* transpose(GradientBuilder& b, Value* v, const Ints& perm) {
   Attributes a;
   a.set("perm", perm);
   return b.op(OpKind::Transpose, {v}, v->dtype, std::move(a));
-}
-
-Value* reduce_sum(GradientBuilder& b, Value* v, const Ints& axes, bool keepdims) {
-  Attributes a;
-  a.set("keepdims", int64_t{keepdims});
-  return b.op(OpKind::ReduceSum, {v, ints(b, axes)}, v->dtype, std::move(a));
 }
 
 Ints range(int64_t from, int64_t to) {
@@ -120,11 +106,11 @@ Value* conv_weight_gradient(GradientBuilder& b, Value* x, Value* dy, const Shape
   dy_wide.insert(dy_wide.end(), w.out.begin(), w.out.end());
   Shape kernels{N * C * Mg, 1};
   kernels.insert(kernels.end(), w.out.begin(), w.out.end());
-  Value* wide = shaped(b.op(OpKind::Expand, {reshape(b, dy, dy_split), ints(b, dy_wide)}, t), t, dy_wide);
+  Value* wide = shaped(b.op(OpKind::Expand, {b.reshape(dy, dy_split), b.ints(dy_wide)}, t), t, dy_wide);
   Window swapped = w;
   swapped.strides = w.dilations;
   swapped.dilations = w.strides;
-  Value* corr = b.op(OpKind::Conv, {reshape(b, x, planes), reshape(b, wide, kernels)}, t, window_attrs(swapped, N * C));
+  Value* corr = b.op(OpKind::Conv, {b.reshape(x, planes), b.reshape(wide, kernels)}, t, window_attrs(swapped, N * C));
   // Output extent per axis: at least the kernel; extra trailing input can make it longer.
   Shape got{N, group, Cg, Mg}, starts, ends, axes;
   for (size_t i = 0; i < w.rank(); ++i) {
@@ -134,14 +120,14 @@ Value* conv_weight_gradient(GradientBuilder& b, Value* x, Value* dy, const Shape
     ends.push_back(w.kernel[i]);
     axes.push_back(static_cast<int64_t>(i) + 2);  // in [M, C/group, k...]
   }
-  Value* summed = reduce_sum(b, reshape(b, corr, got), {0}, false);  // [group, Cg, Mg, k'...]
+  Value* summed = b.reduce_sum(b.reshape(corr, got), {0}, false);  // [group, Cg, Mg, k'...]
   Ints perm{0, 2, 1};
   for (size_t i = 0; i < w.rank(); ++i) perm.push_back(static_cast<int64_t>(i) + 3);
   Shape by_out{M, Cg};
   by_out.insert(by_out.end(), got.begin() + 4, got.end());
-  Value* dw = reshape(b, transpose(b, summed, perm), by_out);
+  Value* dw = b.reshape(transpose(b, summed, perm), by_out);
   if (!std::equal(got.begin() + 4, got.end(), w.kernel.begin()))
-    dw = b.op(OpKind::Slice, {dw, ints(b, starts), ints(b, ends), ints(b, axes)}, weight);
+    dw = b.op(OpKind::Slice, {dw, b.ints(starts), b.ints(ends), b.ints(axes)}, weight);
   return dw;
 }
 
@@ -153,7 +139,7 @@ std::vector<Value*> conv_gradient(GradientBuilder& b, const Node& n, Value* dy) 
   Window w = window_of(n, xs, Ints(ws.begin() + 2, ws.end()), ys);
   Value* dx = spread_windows(b, dy, wv, w, group, x);
   Value* dw = conv_weight_gradient(b, x, dy, xs, ys, w, group, wv);
-  Value* db = bias ? reduce_sum(b, dy, [&] { Ints a{0}; for (size_t i = 2; i < ys.size(); ++i) a.push_back(int64_t(i)); return a; }(), false) : nullptr;
+  Value* db = bias ? b.reduce_sum(dy, [&] { Ints a{0}; for (size_t i = 2; i < ys.size(); ++i) a.push_back(int64_t(i)); return a; }(), false) : nullptr;
   return {dx, dw, db};
 }
 
@@ -173,7 +159,7 @@ std::vector<Value*> conv_transpose_gradient(GradientBuilder& b, const Node& n, V
   Value* dw = conv_weight_gradient(b, dy, x, ys, xs, w, group, wv);
   Ints axes{0};
   for (size_t i = 2; i < ys.size(); ++i) axes.push_back(static_cast<int64_t>(i));
-  return {dx, dw, bias ? reduce_sum(b, dy, axes, false) : nullptr};
+  return {dx, dw, bias ? b.reduce_sum(dy, axes, false) : nullptr};
 }
 
 // Y = α·A'·B' + β·C with A' = transA ? Aᵀ : A (B' likewise):
@@ -218,9 +204,9 @@ std::vector<Value*> max_pool_gradient(GradientBuilder& b, const Node& n, Value* 
   sa.set("reduction", std::string("add"));
   Tensor zeros(x->dtype, {total});
   Value* flat = b.op(OpKind::ScatterElements,
-                     {add_constant(b.graph(), "grad_zeros", std::move(zeros)), reshape(b, where, {count}), reshape(b, upd, {count})},
+                     {add_constant(b.graph(), "grad_zeros", std::move(zeros)), b.reshape(where, {count}), b.reshape(upd, {count})},
                      x->dtype, std::move(sa));
-  return {reshape(b, flat, xs)};
+  return {b.reshape(flat, xs)};
 }
 
 // AveragePool: each output's dy, divided by its window's element count, spread evenly over the
@@ -267,7 +253,7 @@ std::vector<Value*> layer_norm_gradient(GradientBuilder& b, const Node& n, Value
   Ints axes = range(axis, rank);
   int64_t count = 1;
   for (int64_t a : axes) count *= xs[static_cast<size_t>(a)];
-  auto mean = [&](Value* v) { return b.mul(reduce_sum(b, v, axes, true), b.scalar(1.0 / static_cast<double>(count), x), x); };
+  auto mean = [&](Value* v) { return b.mul(b.reduce_sum(v, axes, true), b.scalar(1.0 / static_cast<double>(count), x), x); };
   Value* centred = b.sub(x, mean(x), x);
   Value* var = mean(b.mul(centred, centred, x));
   Value* eps = b.scalar(n.attrs.get_float("epsilon", 1e-5f), x);
@@ -309,7 +295,7 @@ std::vector<Value*> gather_gradient(GradientBuilder& b, const Node& n, Value* dy
   Attributes sa;
   sa.set("reduction", std::string("add"));
   Value* zeros = add_constant(b.graph(), "grad_zeros", Tensor(x->dtype, moved));
-  Value* scattered = b.op(OpKind::ScatterND, {zeros, reshape(b, wrapped, rows), reshape(b, transpose(b, dy, dy_front), upd_shape)},
+  Value* scattered = b.op(OpKind::ScatterND, {zeros, b.reshape(wrapped, rows), b.reshape(transpose(b, dy, dy_front), upd_shape)},
                           x->dtype, std::move(sa));
   Ints back(static_cast<size_t>(r));
   for (int64_t i = 0; i < r; ++i) back[static_cast<size_t>(x_front[static_cast<size_t>(i)])] = i;
@@ -339,7 +325,7 @@ std::vector<Value*> slice_gradient(GradientBuilder& b, const Node& n, Value* dy)
     pads[static_cast<size_t>(a)] = s;
     pads[static_cast<size_t>(a + r)] = dim - e;
   }
-  return {b.op(OpKind::Pad, {dy, ints(b, pads)}, x)};
+  return {b.op(OpKind::Pad, {dy, b.ints(pads)}, x)};
 }
 
 // Dropout: the identity in inference mode; in training mode dy·mask/(1 − ratio), which needs
@@ -381,7 +367,7 @@ std::vector<Value*> reduction_gradient(GradientBuilder& b, const Node& n, Value*
     count *= xs.at(i);
     kept.at(i) = 1;
   }
-  auto spread = [&](Value* v) { return b.op(OpKind::Expand, {reshape(b, v, kept), ints(b, xs)}, x); };
+  auto spread = [&](Value* v) { return b.op(OpKind::Expand, {b.reshape(v, kept), b.ints(xs)}, x); };
   Value* g = spread(dy);
   switch (n.op) {
     case OpKind::ReduceSum: return {g};
@@ -413,13 +399,13 @@ std::optional<std::vector<Value*>> layer_gradient(GradientBuilder& b, const Node
       Shape xs = shape_of(n, x);
       int64_t count = 1;
       for (size_t i = 2; i < xs.size(); ++i) count *= xs[i];
-      Value* spread = b.op(OpKind::Expand, {dy, ints(b, xs)}, x);
+      Value* spread = b.op(OpKind::Expand, {dy, b.ints(xs)}, x);
       return std::vector<Value*>{b.mul(spread, b.scalar(1.0 / static_cast<double>(count), x), x)};
     }
     case OpKind::GlobalMaxPool: {
       Value* x = n.input(0);
       Value* is_max = b.op(OpKind::Equal, {x, n.outputs[0]}, DType::Bool);
-      return std::vector<Value*>{b.op(OpKind::Where, {is_max, b.op(OpKind::Expand, {dy, ints(b, shape_of(n, x))}, x), b.scalar(0, x)}, x)};
+      return std::vector<Value*>{b.op(OpKind::Where, {is_max, b.op(OpKind::Expand, {dy, b.ints(shape_of(n, x))}, x), b.scalar(0, x)}, x)};
     }
     case OpKind::LayerNormalization: return layer_norm_gradient(b, n, dy);
     case OpKind::Gather: return gather_gradient(b, n, dy);

@@ -16,6 +16,7 @@ TEST_CASE("gradient rules of element-wise ops match finite differences") {
   check_gradient(OpKind::Exp, {{2, 3}}, {2, 3});
   check_gradient(OpKind::Log, {{2, 3}}, {2, 3}, 0.5, 2);
   check_gradient(OpKind::Sqrt, {{2, 3}}, {2, 3}, 0.5, 2);
+  check_gradient(OpKind::Reciprocal, {{2, 3}}, {2, 3}, 0.5, 2);
 }
 
 TEST_CASE("gradient rules of broadcasting binary ops sum over the broadcast axes") {
