@@ -9,6 +9,7 @@
 #include "frontend/onnx.h"
 #include "ir/error.h"
 #include "passes/autodiff.h"
+#include "passes/dead_code.h"
 #include "passes/pattern.h"
 
 namespace nnc {
@@ -286,7 +287,7 @@ TrainingGraph build_training_graph(const Graph& model, const TrainingOptions& op
   for (size_t i = 1; i < g.outputs.size(); ++i) outputs.push_back(g.outputs[i]);
   tg.state.insert(tg.state.begin(), optimizer_state.begin(), optimizer_state.end());
   g.outputs = outputs;
-  g.collect_garbage();
+  eliminate_dead_code(g, {});  // rules emit gradients for every input; only the parameters' are read
   g.sort_topologically();
   return tg;
 }

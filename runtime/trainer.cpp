@@ -162,7 +162,7 @@ EpochResult Trainer::train_epoch(const Dataset& data, int64_t epoch, const Train
     for (const StepSlot& p : tg_.params) values_[p.input] = std::move(outs[out_index.at(p.output)]);
     for (const StepSlot& st : tg_.state) values_[st.input] = std::move(outs[out_index.at(st.output)]);
     double loss = outs[out_index.at(tg_.loss)].at_double(0);
-    if (!std::isfinite(loss)) throw Error("training: the loss became " + std::to_string(loss) + " at step " + std::to_string(step_) + " (lower the learning rate?)");
+    if (!std::isfinite(loss)) throw Error("training: the loss became " + std::to_string(loss) + " at step " + std::to_string(step_) + " (lower the learning rate?)", ErrorKind::Runtime);
     loss_sum += loss * static_cast<double>(B);
     correct += accuracy_count(outs[out_index.at(tg_.prediction)], batch);
     r.samples += B;

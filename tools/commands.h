@@ -17,6 +17,8 @@ CommandFn add_check_command(CLI::App& app);
 CommandFn add_run_command(CLI::App& app);
 CommandFn add_optimize_command(CLI::App& app);
 CommandFn add_bench_command(CLI::App& app);
+CommandFn add_new_command(CLI::App& app);
+CommandFn add_train_command(CLI::App& app);
 
 // Shared by the subcommands: the backends this build offers (the first is the default).
 inline const std::vector<std::string> kBackends = {"cpu", "reference"};

@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
   add(add_optimize_command);
   add(add_run_command);
   add(add_bench_command);
+  add(add_new_command);
+  add(add_train_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
