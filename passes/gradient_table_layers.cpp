@@ -3,6 +3,7 @@
 // need static shapes (the training graph is built for one batch size). See
 // passes/gradient_table.cpp for the element-wise ops.
 #include <algorithm>
+#include <limits>
 #include <string>
 
 #include "ir/error.h"
@@ -131,14 +132,79 @@ Value* conv_weight_gradient(GradientBuilder& b, Value* x, Value* dy, const Shape
   return dw;
 }
 
-// Y = conv(X, W) + B: dX = ConvTranspose(dY, W), dW by conv_weight_gradient, dB = Σ dY over N and space.
+// dW of an ungrouped convolution as one GEMM over im2col columns:
+//   cols[(c, k), (n, o)] = Xpadded[n, c, o·s + k·d],   dW[m, (c, k)] = Σ_(n,o) dY[n, m, o] · cols[(c, k), (n, o)]
+// (each kernel tap k is a strided Slice of the padded input; the GEMM does the arithmetic).
+Value* conv_weight_gradient_gemm(GradientBuilder& b, Value* x, Value* dy, const Shape& xs, const Shape& ys, const Window& w,
+                                 const Value* weight) {
+  size_t r = w.rank();
+  int64_t N = xs[0], C = xs[1], M = ys[1], taps = 1, positions = N;
+  for (size_t i = 0; i < r; ++i) taps *= w.kernel[i], positions *= w.out[i];
+  Ints pads(2 * (r + 2), 0);
+  for (size_t i = 0; i < r; ++i) pads[2 + i] = w.pad_begin[i], pads[r + 4 + i] = w.pad_end[i];
+  Value* xp = b.op(OpKind::Pad, {x, b.ints(pads)}, x->dtype);
+  Shape tap_shape{N, C, 1};
+  tap_shape.insert(tap_shape.end(), w.out.begin(), w.out.end());
+  std::vector<Value*> columns;
+  for (int64_t t = 0; t < taps; ++t) {
+    Ints starts, ends, axes, steps;
+    for (int64_t i = static_cast<int64_t>(r) - 1, rest = t; i >= 0; --i) {
+      size_t a = static_cast<size_t>(i);
+      int64_t k = rest % w.kernel[a];
+      rest /= w.kernel[a];
+      starts.insert(starts.begin(), k * w.dilations[a]);
+      ends.insert(ends.begin(), k * w.dilations[a] + (w.out[a] - 1) * w.strides[a] + 1);
+      axes.insert(axes.begin(), i + 2);
+      steps.insert(steps.begin(), w.strides[a]);
+    }
+    Value* tap = b.op(OpKind::Slice, {xp, b.ints(starts), b.ints(ends), b.ints(axes), b.ints(steps)}, x->dtype);
+    columns.push_back(b.reshape(tap, tap_shape));
+  }
+  Attributes cat;
+  cat.set("axis", int64_t{2});
+  Value* stacked = columns.size() == 1 ? columns[0] : b.op(OpKind::Concat, columns, x->dtype, std::move(cat));  // [N, C, taps, o...]
+  Ints to_cols{1, 2, 0}, to_rows{1, 0};
+  for (size_t i = 0; i < r; ++i) to_cols.push_back(static_cast<int64_t>(i) + 3), to_rows.push_back(static_cast<int64_t>(i) + 2);
+  Value* cols = b.reshape(transpose(b, stacked, to_cols), {C * taps, positions});
+  Value* rows = b.reshape(transpose(b, dy, to_rows), {M, positions});
+  Attributes gemm;
+  gemm.set("transB", int64_t{1});
+  return b.reshape(b.op(OpKind::Gemm, {rows, cols}, x->dtype, std::move(gemm)), weight->static_shape());
+}
+
+// dX of a stride-1 convolution is itself a convolution: dY with the kernel flipped and its
+// channel axes swapped, padded by d·(k − 1) − pad on each side (when that is not negative).
+Value* conv_input_gradient(GradientBuilder& b, Value* dy, Value* wv, const Window& w, int64_t group, const Value* x) {
+  bool as_conv = group == 1;
+  Ints pads(2 * w.rank());
+  for (size_t i = 0; i < w.rank(); ++i) {
+    int64_t reach = w.dilations[i] * (w.kernel[i] - 1);
+    pads[i] = reach - w.pad_begin[i];
+    pads[w.rank() + i] = reach - w.pad_end[i] + (w.in[i] - (w.span(i) - w.pad_begin[i] - w.pad_end[i]));
+    as_conv = as_conv && w.strides[i] == 1 && pads[i] >= 0 && pads[w.rank() + i] >= 0;
+  }
+  if (!as_conv) return spread_windows(b, dy, wv, w, group, x);
+  Ints swap{1, 0}, starts, ends, axes, steps;
+  for (size_t i = 0; i < w.rank(); ++i) {
+    swap.push_back(static_cast<int64_t>(i) + 2);
+    starts.push_back(-1), ends.push_back(std::numeric_limits<int64_t>::min()), axes.push_back(static_cast<int64_t>(i) + 2), steps.push_back(-1);
+  }
+  Value* flipped = b.op(OpKind::Slice, {transpose(b, wv, swap), b.ints(starts), b.ints(ends), b.ints(axes), b.ints(steps)}, wv->dtype);
+  Attributes a;
+  a.set("dilations", w.dilations);
+  a.set("pads", pads);
+  return b.op(OpKind::Conv, {dy, flipped}, x, std::move(a));
+}
+
+// Y = conv(X, W) + B: dX by conv_input_gradient, dW by the im2col GEMM (or, grouped,
+// conv_weight_gradient), dB = Σ dY over N and space.
 std::vector<Value*> conv_gradient(GradientBuilder& b, const Node& n, Value* dy) {
   Value *x = n.input(0), *wv = n.input(1), *bias = n.input(2), *y = n.outputs[0];
   Shape xs = shape_of(n, x), ws = shape_of(n, wv), ys = shape_of(n, y);
   int64_t group = n.attrs.get_int("group", 1);
   Window w = window_of(n, xs, Ints(ws.begin() + 2, ws.end()), ys);
-  Value* dx = spread_windows(b, dy, wv, w, group, x);
-  Value* dw = conv_weight_gradient(b, x, dy, xs, ys, w, group, wv);
+  Value* dx = conv_input_gradient(b, dy, wv, w, group, x);
+  Value* dw = group == 1 ? conv_weight_gradient_gemm(b, x, dy, xs, ys, w, wv) : conv_weight_gradient(b, x, dy, xs, ys, w, group, wv);
   Value* db = bias ? b.reduce_sum(dy, [&] { Ints a{0}; for (size_t i = 2; i < ys.size(); ++i) a.push_back(int64_t(i)); return a; }(), false) : nullptr;
   return {dx, dw, db};
 }
@@ -185,9 +251,47 @@ std::vector<Value*> gemm_gradient(GradientBuilder& b, const Node& n, Value* dy) 
 // MaxPool: dy goes to the element each window picked. The pool runs again with its Indices
 // output (flat positions in X), and dy is scatter-added there; windows wholly in the padding
 // (index −1) contribute nothing.
+// Disjoint windows (stride = kernel, no padding or dilation), in one element-wise kernel: dy
+// goes to the elements equal to their window's maximum, in a view with each window's taps on
+// axes of their own. Exact ties (rare in float activations; ReLU's zeros get no gradient from
+// ReLU anyway) each receive dy, where the Indices path below picks the first.
+std::optional<Value*> disjoint_max_pool_gradient(GradientBuilder& b, const Node& n, Value* dy, const Shape& xs, const Shape& ys) {
+  size_t r = xs.size() - 2;
+  Ints kernel = n.attrs.get_ints("kernel_shape"), strides = n.attrs.get_ints("strides", Ints(r, 1));
+  Ints dil = n.attrs.get_ints("dilations", Ints(r, 1)), pads = n.attrs.get_ints("pads", Ints(2 * r, 0));
+  std::string auto_pad = n.attrs.get_string("auto_pad", "NOTSET");
+  bool disjoint = kernel == strides && dil == Ints(r, 1) && pads == Ints(2 * r, 0) && (auto_pad == "NOTSET" || auto_pad == "VALID") &&
+                  n.attrs.get_int("ceil_mode", 0) == 0 && n.outputs.size() == 1;
+  if (!disjoint) return std::nullopt;
+  Value *x = n.input(0), *y = n.outputs[0];
+  Shape split{xs[0], xs[1]}, window{xs[0], xs[1]}, covered{xs[0], xs[1]};
+  Ints ends, crop_axes, pad_back(2 * xs.size(), 0);
+  bool cropped = false;
+  for (size_t i = 0; i < r; ++i) {
+    split.push_back(ys[2 + i]), split.push_back(kernel[i]);
+    window.push_back(ys[2 + i]), window.push_back(1);
+    covered.push_back(ys[2 + i] * kernel[i]);
+    ends.push_back(covered.back()), crop_axes.push_back(static_cast<int64_t>(i) + 2);
+    pad_back[xs.size() + 2 + i] = xs[2 + i] - covered.back();
+    cropped |= covered.back() != xs[2 + i];
+  }
+  Value* xc = cropped ? b.op(OpKind::Slice, {x, b.ints(Ints(r, 0)), b.ints(ends), b.ints(crop_axes)}, x->dtype) : x;
+  Value* x6 = b.reshape(xc, split);
+  Value* is_max = b.op(OpKind::Equal, {x6, b.reshape(y, window)}, DType::Bool);
+  Attributes to;
+  to.set("to", static_cast<int64_t>(x->dtype));
+  Value* hits = b.op(OpKind::Cast, {is_max}, x6, std::move(to));
+  Value* dx = b.reshape(b.mul(hits, b.reshape(dy, window), x6), covered);
+  return cropped ? b.op(OpKind::Pad, {dx, b.ints(pad_back)}, x) : dx;
+}
+
+// MaxPool: dy goes to the element each window picked. Overlapping or padded windows: the pool
+// runs again with its Indices output (flat positions in X), and dy is scatter-added there;
+// windows wholly in the padding (index −1) contribute nothing.
 std::vector<Value*> max_pool_gradient(GradientBuilder& b, const Node& n, Value* dy) {
   Value *x = n.input(0), *y = n.outputs[0];
   Shape xs = shape_of(n, x), ys = shape_of(n, y);
+  if (auto dx = disjoint_max_pool_gradient(b, n, dy, xs, ys)) return {*dx};
   Attributes attrs = n.attrs;
   attrs.set("storage_order", int64_t{0});
   Node* again = b.graph().add_node(OpKind::MaxPool, {x}, 2, b.graph().unique_name("grad_MaxPool"), std::move(attrs));

@@ -48,8 +48,9 @@ TEST_CASE("ConvTranspose's gradient, strided with pads and output_padding") {
                           attrs({{"strides", Ints{2, 2}}, {"output_padding", Ints{1, 1}}, {"group", int64_t{2}}})});
 }
 
-TEST_CASE("pool gradients: MaxPool (disjoint and overlapping windows), AveragePool (with and without pads counted), global pools") {
+TEST_CASE("pool gradients: MaxPool (disjoint windows, with uncovered rows, and overlapping ones), AveragePool (with and without pads counted), global pools") {
   check_gradient(GradCase{OpKind::MaxPool, {{2, 2, 4, 4}}, {{2, 2, 2, 2}}, attrs({{"kernel_shape", Ints{2, 2}}, {"strides", Ints{2, 2}}})});
+  check_gradient(GradCase{OpKind::MaxPool, {{1, 2, 5, 7}}, {{1, 2, 2, 3}}, attrs({{"kernel_shape", Ints{2, 2}}, {"strides", Ints{2, 2}}})});
   check_gradient(GradCase{OpKind::MaxPool, {{1, 2, 4, 4}}, {{1, 2, 4, 4}}, attrs({{"kernel_shape", Ints{3, 3}}, {"pads", Ints{1, 1, 1, 1}}})});
   for (int64_t include : {0, 1})
     check_gradient(GradCase{OpKind::AveragePool, {{1, 2, 5, 5}}, {{1, 2, 3, 3}},

@@ -24,7 +24,7 @@ namespace nnc::cli {
 namespace {
 
 struct TrainOpts {
-  std::string model, data, output, plot, optimizer = "adam", schedule = "constant", loss = "cross-entropy", init;
+  std::string model, data, output, plot, optimizer = "adam", schedule = "cosine", loss = "cross-entropy", init;
   std::string backend = "cpu";
   int64_t epochs = 5, batch = 64, step_epochs = 1, new_head = 0;
   double lr = 1e-3, gamma = 0.5, momentum = 0.9, weight_decay = 0.01, l1 = 0, l2 = 0, clip_value = 0, clip_norm = 0;

@@ -1,7 +1,7 @@
 // Lowering of 2-D convolution (Conv and FusedConv: bias, residual add and activation in
 // the epilogue). Three loop nests:
-//  - group 1 with constant weights (the common case): weights are re-packed at compile
-//    time to [C][KH][KW][M], so a block of 32 output channels is two contiguous vectors;
+//  - group 1 (the common case): weights are re-packed to [C][KH][KW][M] (at compile time
+//    when constant, else per call), so a block of 32 output channels is two contiguous vectors;
 //    each 32-channel × 8-pixel output block accumulates in registers over (c, ky, kx),
 //    one input pixel broadcast against the weight vectors per step;
 //  - any other grouping (depthwise included): vectorised along the output row;
@@ -92,20 +92,29 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   Expr ix = ox * static_cast<int>(g.sx) + r.x * static_cast<int>(g.dx) - static_cast<int>(g.px);
   Expr iy = oy * static_cast<int>(g.sy) + r.y * static_cast<int>(g.dy) - static_cast<int>(g.py);
   const Tensor* weights = ctx.constant(1);
-  bool packed = g.group == 1 && weights != nullptr && g.M >= 8;
+  bool packed = g.group == 1 && g.M >= 8;
   if (packed) {
-    // wp[c][ky][kx][m] = W[m][c][ky][kx]
-    Tensor wp(DType::Float32, {g.C, g.KH, g.KW, g.M});
-    const float* src = weights->data<float>();
-    float* dst = wp.data<float>();
-    for (int64_t mm = 0; mm < g.M; ++mm)
-      for (int64_t c = 0; c < g.C; ++c)
-        for (int64_t ky = 0; ky < g.KH; ++ky)
-          for (int64_t kx = 0; kx < g.KW; ++kx)
-            dst[((c * g.KH + ky) * g.KW + kx) * g.M + mm] = src[((mm * g.C + c) * g.KH + ky) * g.KW + kx];
-    TensorFunc wpf = ctx.add_constant(std::move(wp), ctx.node.name + "_wpacked");
+    // wp[c][ky][kx][m] = W[m][c][ky][kx]: packed at compile time for constant weights, else
+    // once per call (training) -- a small transposition next to the convolution itself.
+    Func wp;
+    if (weights) {
+      Tensor t(DType::Float32, {g.C, g.KH, g.KW, g.M});
+      const float* src = weights->data<float>();
+      float* dst = t.data<float>();
+      for (int64_t mm = 0; mm < g.M; ++mm)
+        for (int64_t c = 0; c < g.C; ++c)
+          for (int64_t ky = 0; ky < g.KH; ++ky)
+            for (int64_t kx = 0; kx < g.KW; ++kx)
+              dst[((c * g.KH + ky) * g.KW + kx) * g.M + mm] = src[((mm * g.C + c) * g.KH + ky) * g.KW + kx];
+      wp = ctx.add_constant(std::move(t), ctx.node.name + "_wpacked").f;
+    } else {
+      Var pm("pm"), pkx("pkx"), pky("pky"), pc("pc");
+      wp = Func(func_name(ctx.node.name + "_wpacked"));
+      wp(pm, pkx, pky, pc) = w.f(pkx, pky, pc, pm);
+      wp.compute_root().vectorize(pm, 8, Halide::TailStrategy::GuardWithIf);
+    }
     acc(m, ox, oy, n) = 0.0f;
-    acc(m, ox, oy, n) += xp(ix, iy, r.z, n) * wpf.f(m, r.x, r.y, r.z);
+    acc(m, ox, oy, n) += xp(ix, iy, r.z, n) * wp(m, r.x, r.y, r.z);
   } else {
     Expr ci = (m / Mg) * Cg + r.z;
     acc(ox, oy, m, n) = 0.0f;
