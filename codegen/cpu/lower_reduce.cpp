@@ -2,6 +2,7 @@
 // of ir/ops.def, and the grouped-reduction helpers the normalisation and pooling lowerings
 // share. Like runtime/ref/reduce.cpp they accumulate in double, visiting each group in
 // row-major order, and convert the result back as convert_scalar does.
+#include <algorithm>
 #include <cmath>
 
 #include "codegen/cpu/halide_math.h"
@@ -76,7 +77,14 @@ void schedule_root(Func f, const Shape& shape, int64_t work, int skip_axis) {
       stage.fuse(outer[i], fused, next);
       fused = next;
     }
-    stage.parallel(fused);
+    // Tasks of several rows, ~kParallelWork of work each: one task per row made small rows
+    // (a 14-wide pooled row) cost more in scheduling than in arithmetic.
+    int64_t rows = 1;
+    for (int a = 0; a + 1 < rank; ++a)
+      if (a != skip_axis) rows *= shape[static_cast<size_t>(a)];
+    int64_t per_row = std::max<int64_t>(1, work / std::max<int64_t>(rows, 1));
+    int rows_per_task = static_cast<int>(std::clamp<int64_t>(kParallelWork / per_row, 1, 1 << 20));
+    stage.parallel(fused, rows_per_task, Halide::TailStrategy::GuardWithIf);
   }
 }
 
