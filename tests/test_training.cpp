@@ -304,3 +304,44 @@ TEST_CASE("the trainer learns a separable problem on the CPU backend; frozen par
   CHECK(std::memcmp(w_before.raw(), w_after.raw(), w_before.numel() * sizeof(float)) == 0);
   CHECK(std::memcmp(constant_of(model->find_value("fc2.weight"))->raw(), constant_of(out->find_value("fc2.weight"))->raw(), 24 * sizeof(float)) != 0);
 }
+
+TEST_CASE("learning-rate schedules: constant, step decay at whole epochs, cosine from base to zero") {
+  LearningRate c{0.1, ScheduleKind::Constant};
+  CHECK(c.at(3.7, 5) == 0.1);
+  LearningRate step{0.1, ScheduleKind::Step, 2, 0.5};
+  CHECK(step.at(1.9, 5) == Approx(0.1));
+  CHECK(step.at(2.0, 5) == Approx(0.05));
+  CHECK(step.at(4.5, 5) == Approx(0.025));
+  LearningRate cosine{0.1, ScheduleKind::Cosine};
+  CHECK(cosine.at(0, 4) == Approx(0.1));
+  CHECK(cosine.at(2, 4) == Approx(0.05));  // (1 + cos(pi/2)) / 2 = 1/2
+  CHECK(cosine.at(4, 4) == Approx(0.0).margin(1e-12));
+  CHECK_THROWS_WITH(parse_schedule("linear"), Catch::Contains("constant, step or cosine"));
+}
+
+TEST_CASE("dropout in training mode: a mask before each hidden layer, drawn from the seed") {
+  auto model = tiny_mlp();
+  TrainingOptions opts;
+  opts.dropout = 0.25;
+  TrainingGraph tg = build_training_graph(*model, opts, 4);
+  REQUIRE(tg.dropout_masks.size() == 1);  // fc2 reads the hidden activation; fc1 reads the input
+  CHECK(tg.dropout_masks[0].ratio == 0.25);
+  CHECK(tg.graph->find_value(tg.dropout_masks[0].input)->static_shape() == Shape{4, 8});
+
+  std::mt19937 rng(8);
+  Tensor x = random_tensor(DType::Float32, {64, 4}, rng), y(DType::Int64, {64});
+  for (int64_t i = 0; i < 64; ++i) y.data<int64_t>()[i] = i % 3;
+  Dataset data = make_dataset(x, y, "random");
+  auto trained_weight = [&](uint64_t seed) {
+    TrainerOptions t;
+    t.training.dropout = 0.5;
+    t.batch = 8;
+    t.seed = seed;
+    Trainer trainer(*model, t);
+    trainer.train_epoch(data, 0);
+    return trainer.value("fc2.weight");
+  };
+  Tensor a = trained_weight(1), b = trained_weight(1), c = trained_weight(2);
+  CHECK(std::memcmp(a.raw(), b.raw(), a.numel() * sizeof(float)) == 0);
+  CHECK(std::memcmp(a.raw(), c.raw(), a.numel() * sizeof(float)) != 0);
+}
