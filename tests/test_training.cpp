@@ -345,3 +345,31 @@ TEST_CASE("dropout in training mode: a mask before each hidden layer, drawn from
   CHECK(std::memcmp(a.raw(), b.raw(), a.numel() * sizeof(float)) == 0);
   CHECK(std::memcmp(a.raw(), c.raw(), a.numel() * sizeof(float)) != 0);
 }
+
+TEST_CASE("unlabelled data trains an autoencoder with a reconstruction loss") {
+  // 8 features that live on a 2-D subspace; an 8-3-8 autoencoder learns to reconstruct them.
+  std::mt19937 rng(9);
+  Tensor basis = random_tensor(DType::Float32, {2, 8}, rng), codes = random_tensor(DType::Float32, {512, 2}, rng);
+  Tensor x(DType::Float32, {512, 8});
+  for (int64_t i = 0; i < 512; ++i)
+    for (int64_t j = 0; j < 8; ++j)
+      x.set_double(i * 8 + j, codes.at_double(i * 2) * basis.at_double(j) + codes.at_double(i * 2 + 1) * basis.at_double(8 + j));
+  Dataset data = make_dataset(x, Tensor(), "synthetic");
+  REQUIRE_FALSE(data.labelled());
+  Builder b("autoencoder", 3);
+  Value* in = b.input("x", DType::Float32, {Dim::sym("N"), Dim::fixed(8)});
+  b.output(b.linear(b.linear(in, 8, 3, "encoder"), 3, 8, "decoder"), "reconstruction");
+  auto model = b.finish();
+  TrainerOptions opts;
+  opts.training.loss = LossKind::MeanSquaredError;
+  opts.learning_rate.base = 0.01;
+  opts.batch = 32;
+  Trainer trainer(*model, opts);
+  double before = trainer.evaluate(data).loss;
+  EpochResult last;
+  for (int e = 0; e < 20; ++e) last = trainer.train_epoch(data, e);
+  double after = trainer.evaluate(data).loss;
+  INFO("reconstruction MSE before " << before << ", after " << after);
+  CHECK(std::isnan(last.accuracy));
+  CHECK(after < 0.05 * before);
+}
