@@ -255,6 +255,32 @@ void replace_head(Graph& g, int64_t classes, InitScheme scheme, uint64_t seed) {
   if (added) g.collect_garbage();  // drops the old weight or bias when nothing else reads it
 }
 
+void add_head(Graph& g, int64_t classes, InitScheme scheme, uint64_t seed) {
+  check(classes >= 1, "add_head: classes must be positive, got " + std::to_string(classes));
+  check(!g.outputs.empty(), "add_head: the graph has no outputs");
+  Value* out = g.outputs[0];
+  check(out->dims && out->dims->size() == 2 && out->dims->back().is_static() && is_float(out->dtype),
+        "add_head: the first output '" + out->name + "' must be a float [batch, features] tensor, it is " + out->type_str());
+  const int64_t features = out->dims->back().value;
+  Node* relu = g.add_node(OpKind::Relu, {out}, 1, g.unique_name("head_relu"));
+  relu->outputs[0]->dtype = out->dtype;
+  relu->outputs[0]->dims = out->dims;
+  const std::string prefix = g.find_value("head.weight") ? g.unique_name("head") : "head";
+  const Shape shape{classes, features};
+  Value* w = g.add_initializer(prefix + ".weight", in_dtype(initialize(scheme, shape, linear_fans(shape, true), seed), out->dtype));
+  Value* b = g.add_initializer(prefix + ".bias", Tensor(out->dtype, {classes}));
+  Attributes attrs;
+  attrs.set("transB", int64_t{1});
+  Value* y = g.add_node(OpKind::Gemm, {relu->outputs[0], w, b}, 1, prefix, std::move(attrs))->outputs[0];
+  y->dtype = out->dtype;
+  y->dims = Dims{out->dims->front(), Dim::fixed(classes)};
+  // The new head's output takes over the output's name, so the model's interface stays.
+  const std::string name = out->name;
+  out->name = g.unique_name(name + "_features");
+  y->name = name;
+  g.outputs[0] = y;
+}
+
 int64_t count_parameters(const Graph& g) {
   std::set<const Value*> ratios;
   for (const auto& n : g.nodes())

@@ -55,6 +55,10 @@ void initialize_weights(Graph& g, InitScheme scheme, uint64_t seed);
 // [classes]; the output's last dim becomes `classes`. Throws nnc::Error when the first output is
 // not produced by a Gemm with a constant weight, or is also read by other nodes.
 void replace_head(Graph& g, int64_t classes, InitScheme scheme, uint64_t seed);
+// Adds a head on top of the first output [N, F]: ReLU, then a fresh Gemm F -> classes
+// ("head.weight" [classes, F], zero "head.bias") initialised with the scheme. The new output
+// keeps the old output's name.
+void add_head(Graph& g, int64_t classes, InitScheme scheme, uint64_t seed);
 
 // The parameter count `nnc new` prints: elements of floating-point initializers (BatchNorm's
 // running statistics included), leaving out Dropout's ratio constants.

@@ -10,6 +10,7 @@
 
 #include "frontend/builder.h"
 #include "frontend/onnx.h"
+#include "frontend/starter_models.h"
 #include "passes/pattern.h"
 #include "passes/training_graph.h"
 #include "runtime/interpreter.h"
@@ -372,4 +373,27 @@ TEST_CASE("unlabelled data trains an autoencoder with a reconstruction loss") {
   INFO("reconstruction MSE before " << before << ", after " << after);
   CHECK(std::isnan(last.accuracy));
   CHECK(after < 0.05 * before);
+}
+
+TEST_CASE("transfer learning: a head added on a frozen model trains alone and keeps the output's name") {
+  auto model = tiny_mlp(10);
+  add_head(*model, 2, InitScheme::HeNormal, 1);
+  REQUIRE(model->outputs[0]->name == "logits");
+  REQUIRE(model->outputs[0]->dims->back() == Dim::fixed(2));
+  std::mt19937 rng(11);
+  Tensor x = random_tensor(DType::Float32, {64, 4}, rng), y(DType::Int64, {64});
+  for (int64_t i = 0; i < 64; ++i) y.data<int64_t>()[i] = x.at_double(i * 4) > 0;
+  TrainerOptions opts;
+  opts.training.freeze = {"fc*"};
+  opts.batch = 16;
+  Trainer trainer(*model, opts);
+  CHECK(trainer.training_graph().params.size() == 2);  // head.weight, head.bias
+  trainer.train_epoch(make_dataset(x, y, "random"), 0);
+  auto out = trainer.trained_model();
+  REQUIRE(out->find_value("head.weight"));
+  for (const char* name : {"fc1.weight", "fc2.bias"})
+    CHECK(std::memcmp(constant_of(model->find_value(name))->raw(), constant_of(out->find_value(name))->raw(),
+                      constant_of(model->find_value(name))->numel() * sizeof(float)) == 0);
+  CHECK(std::memcmp(constant_of(model->find_value("head.weight"))->raw(), constant_of(out->find_value("head.weight"))->raw(),
+                    16 * sizeof(float)) != 0);
 }

@@ -26,7 +26,7 @@ namespace {
 struct TrainOpts {
   std::string model, data, output, plot, optimizer = "adam", schedule = "cosine", loss = "cross-entropy", init;
   std::string backend = "cpu";
-  int64_t epochs = 5, batch = 64, step_epochs = 1, new_head = 0;
+  int64_t epochs = 5, batch = 64, step_epochs = 1, new_head = 0, add_head = 0;
   double lr = 1e-3, gamma = 0.5, momentum = 0.9, weight_decay = 0.01, l1 = 0, l2 = 0, clip_value = 0, clip_norm = 0;
   double dropout = -1, validation = 0;
   std::vector<std::string> freeze;
@@ -83,6 +83,8 @@ CommandFn add_train_command(CLI::App& app) {
   sub->add_option("--freeze", o->freeze, "Keep parameters matching this name pattern fixed ('*' wildcards; repeatable)");
   sub->add_option("--new-head", o->new_head, "Replace the classifier head by a fresh one with this many classes")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  sub->add_option("--add-head", o->add_head, "Add a head on top of the model's output: ReLU, then a fresh layer with this many classes")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   sub->add_option("--validation", o->validation, "Fraction of the training data held out for validation")->check(CLI::Range(0.0, 0.9));
   sub->add_option("--seed", o->seed, "Seed for shuffling, dropout and initialisation");
   sub->add_option("--backend", o->backend, "Backend to train on")->check(CLI::IsMember(kBackends));
@@ -98,6 +100,7 @@ CommandFn add_train_command(CLI::App& app) {
         throw Error("'" + path + "' exists; pass --overwrite to replace it", ErrorKind::Runtime);
     std::unique_ptr<Graph> model = import_onnx_file(o->model);
     if (o->new_head > 0) replace_head(*model, o->new_head, o->init.empty() ? InitScheme::HeNormal : parse_init_scheme(o->init), o->seed);
+    if (o->add_head > 0) add_head(*model, o->add_head, o->init.empty() ? InitScheme::HeNormal : parse_init_scheme(o->init), o->seed);
     if (!o->init.empty()) initialize_weights(*model, parse_init_scheme(o->init), o->seed);
 
     DataSplit data = load_dataset(o->data);
