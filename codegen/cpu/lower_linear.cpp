@@ -57,14 +57,84 @@ void schedule_gemm(Func out, Func acc, const Shape& shape) {
   if (rank >= 2) u.unroll(acc.args()[1]);
 }
 
+// The schedule when B is packed into panels (acc(j, m, batch..., p)): column panels
+// outermost, so one panel of B (K x panel floats) stays in L2 while the row blocks of A
+// stream past it; each 8-row x panel block accumulates in registers over k.
+void schedule_panel_gemm(Func out, Func acc, const Shape& shape, int panel) {
+  int rank = static_cast<int>(shape.size());
+  int64_t N = shape[rank - 1], M = shape[rank - 2], batch = 1;
+  for (int d = 0; d + 2 < rank; ++d) batch *= shape[d];
+  int tm = static_cast<int>(std::min<int64_t>(8, M));
+  Var n = out.args()[0], m = out.args()[1];
+  Var no("no"), ni("ni"), mo("mo"), mi("mi");
+  out.split(n, no, ni, panel, Halide::TailStrategy::GuardWithIf)
+      .split(m, mo, mi, tm, Halide::TailStrategy::ShiftInwards)
+      .reorder(ni, mi, mo, no)
+      .vectorize(ni, 16)
+      .unroll(mi);
+  Var par = no;
+  for (int d = 2; d < rank; ++d) {
+    Var f("par" + std::to_string(d));
+    out.fuse(par, out.args()[d], f);
+    par = f;
+  }
+  if ((N + panel - 1) / panel * batch >= 4) out.parallel(par);
+  else out.parallel(mo);
+  acc.compute_at(out, mo);
+  Var j = acc.args()[0], am = acc.args()[1], jo("jo"), ji("ji");
+  acc.vectorize(j, 16).unroll(am);
+  Halide::Stage u = acc.update();
+  u.reorder(j, am, acc.rvars(0)[0]).split(j, jo, ji, 16).vectorize(ji).unroll(jo).unroll(am);
+}
+
 struct MatMulParts {
-  TensorFunc acc;  // the product, with the reduction over k
-  Func reduce;     // the Func with the update (acc.f)
+  std::function<Expr(const Exprs&)> at;  // the product at an ONNX-order output index
+  Func reduce;                           // the Func with the update (the reduction over k)
+  int panel = 0;                         // B's panel width when B is packed into panels, else 0
 };
+
+// B' (K x N after Gemm's transB, with B's batch dims) re-packed into panels of `panel`
+// columns, [batch...][P][K][panel] and zero past N, so the GEMM's inner loop reads one
+// contiguous row of the panel per k. Constant float weights are packed at compile time,
+// anything else once per call.
+Func pack_b(LowerContext& ctx, const TensorFunc& B, bool tb, int64_t K, int64_t N, int panel) {
+  int rb = B.rank();
+  int64_t P = (N + panel - 1) / panel, batch = 1;
+  for (int d = 0; d + 2 < rb; ++d) batch *= B.shape[d];
+  const Tensor* weights = ctx.constant(1);
+  if (weights && B.dtype == DType::Float32) {
+    Shape packed(B.shape.begin(), B.shape.end() - 2);
+    packed.insert(packed.end(), {P, K, panel});
+    Tensor t(DType::Float32, packed);
+    const float* src = weights->data<float>();
+    float* dst = t.data<float>();
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t p = 0; p < P; ++p)
+        for (int64_t k = 0; k < K; ++k)
+          for (int64_t j = 0; j < panel; ++j) {
+            int64_t n = p * panel + j;
+            *dst++ = n < N ? src[b * K * N + (tb ? n * K + k : k * N + n)] : 0.0f;
+          }
+    return ctx.add_constant(std::move(t), ctx.node.name + "_bpacked").f;
+  }
+  Var j("j"), k("pk"), p("pp");
+  std::vector<Var> bv = onnx_vars(rb - 2, "pb");  // B's batch dims, ONNX order
+  Expr n = p * panel + j, nc = Halide::min(n, static_cast<int>(N - 1));
+  Exprs idx(bv.begin(), bv.end());
+  idx.push_back(tb ? nc : Expr(k));
+  idx.push_back(tb ? Expr(k) : nc);
+  std::vector<Var> args = {j, k, p};
+  args.insert(args.end(), bv.rbegin(), bv.rend());
+  Func bp(func_name(ctx.node.name + "_bpacked"));
+  Expr v = B.at(idx);
+  bp(args) = Halide::select(n < static_cast<int>(N), v, Halide::cast(v.type(), 0));
+  bp.compute_root().vectorize(j, 16, Halide::TailStrategy::GuardWithIf).parallel(p);
+  return bp;
+}
 
 // acc = A' · B' with numpy batch broadcasting; A' is A or Aᵀ (Gemm's transA), same for B.
 MatMulParts matmul(LowerContext& ctx, const TensorFunc& A, const TensorFunc& B, bool ta, bool tb, const Shape& out) {
-  halide_type(A.dtype);
+  Halide::Type t = halide_type(A.dtype);
   ctx.require(A.dtype == B.dtype, "mixed input types");
   int ra = A.rank(), rb = B.rank(), r = static_cast<int>(out.size());
   ctx.require(ra >= 1 && rb >= 1 && (ra >= 2 || !ta) && (rb >= 2 || !tb), "operand ranks");
@@ -74,37 +144,67 @@ MatMulParts matmul(LowerContext& ctx, const TensorFunc& A, const TensorFunc& B, 
   Halide::RDom k(0, static_cast<int>(K), "k");
   int batch = r - (ra >= 2 ? 1 : 0) - (rb >= 2 ? 1 : 0);
   Shape batch_shape(out.begin(), out.begin() + batch);
-  auto operand = [&](const TensorFunc& T, bool is_a, bool t, const Exprs& o) {
-    int rt = T.rank();
-    if (rt == 1) return T.at({k});
-    Expr row = is_a ? o[r - (rb >= 2 ? 2 : 1)] : Expr(k);
-    Expr col = is_a ? Expr(k) : o[r - 1];
-    Exprs idx;
+  auto batch_index = [&](const TensorFunc& T, const Exprs& o) {
     Shape tb_shape(T.shape.begin(), T.shape.end() - 2);
     Exprs ob(o.begin(), o.begin() + batch);
-    if (!tb_shape.empty()) idx = broadcast_index(tb_shape, batch_shape, ob);
+    return tb_shape.empty() ? Exprs{} : broadcast_index(tb_shape, batch_shape, ob);
+  };
+  auto operand = [&](const TensorFunc& T, bool is_a, bool t, const Exprs& o) {
+    if (T.rank() == 1) return T.at({k});
+    Expr row = is_a ? o[r - (rb >= 2 ? 2 : 1)] : Expr(k);
+    Expr col = is_a ? Expr(k) : o[r - 1];
+    Exprs idx = batch_index(T, o);
     if (t) std::swap(row, col);
     idx.push_back(row);
     idx.push_back(col);
     return T.at(idx);
   };
+  Func acc(func_name(ctx.node.name + "_acc"));
+  int64_t N = out[r - 1];
+  if (ra >= 2 && rb >= 2 && N >= 16) {
+    // acc(j, m, batch..., p) holds output column p * panel + j.
+    int panel = N >= 32 ? 32 : 16;
+    Func bp = pack_b(ctx, B, tb, K, N, panel);
+    Var j("j"), m("m"), p("p");
+    std::vector<Var> ob = onnx_vars(batch, "o");
+    Exprs o(ob.begin(), ob.end());
+    o.push_back(m);
+    o.push_back(Expr());  // the column: not used by A
+    std::vector<Var> args = {j, m};
+    args.insert(args.end(), ob.rbegin(), ob.rend());
+    args.push_back(p);
+    Exprs b_args = {j, k, p};
+    Exprs bb = batch_index(B, o);
+    b_args.insert(b_args.end(), bb.rbegin(), bb.rend());
+    acc(args) = Halide::cast(t, 0);
+    acc(args) += operand(A, true, ta, o) * bp(b_args);
+    auto at = [acc, panel, r](const Exprs& i) {
+      Exprs a = {i[r - 1] % panel, i[r - 2]};
+      for (int d = r - 3; d >= 0; --d) a.push_back(i[d]);
+      a.push_back(i[r - 1] / panel);
+      return Expr(acc(a));
+    };
+    return {at, acc, panel};
+  }
   std::vector<Var> v = onnx_vars(r, "o");
   Exprs o(v.begin(), v.end());
   std::vector<Var> hv(v.rbegin(), v.rend());
-  Func acc(func_name(ctx.node.name + "_acc"));
-  Halide::Type t = halide_type(A.dtype);
   acc(hv) = Halide::cast(t, 0);
   acc(hv) += operand(A, true, ta, o) * operand(B, false, tb, o);
-  return {TensorFunc{acc, out, A.dtype}, acc};
+  return {[acc](const Exprs& i) { return Expr(acc(Exprs(i.rbegin(), i.rend()))); }, acc, 0};
 }
 
 // The result of a linear op: body(index, product) defines each element of the output
 // (bias, scale, residual add and activation), computed per GEMM tile.
 std::vector<TensorFunc> finish(LowerContext& ctx, const MatMulParts& p,
                                const std::function<Expr(const Exprs&, Expr)>& body) {
-  TensorFunc y = define(ctx.node.name, ctx.out_shape(), ctx.out_dtype(), [&](const Exprs& i) { return body(i, p.acc.at(i)); });
+  TensorFunc y = define(ctx.node.name, ctx.out_shape(), ctx.out_dtype(), [&](const Exprs& i) { return body(i, p.at(i)); });
   Func reduce = p.reduce;
-  ctx.schedule = [reduce](Func out, const Shape& shape) { schedule_gemm(out, reduce, shape); };
+  int panel = p.panel;
+  ctx.schedule = [reduce, panel](Func out, const Shape& shape) {
+    if (panel) schedule_panel_gemm(out, reduce, shape, panel);
+    else schedule_gemm(out, reduce, shape);
+  };
   return {y};
 }
 
