@@ -27,6 +27,7 @@ struct BenchOpts {
   int warmup = 3;
   std::vector<std::string> dims;
   bool json = false;
+  int level = 3;
 };
 
 double ms_since(std::chrono::steady_clock::time_point t) {
@@ -57,9 +58,10 @@ CommandFn add_bench_command(CLI::App& app) {
   sub->add_option("--warmup", o->warmup, "Untimed runs first")->check(CLI::Range(0, 1000000));
   sub->add_option("--dim", o->dims, "Size of a symbolic dimension, NAME=SIZE (default 1)");
   sub->add_flag("--json", o->json, "End with one JSON line holding the numbers");
+  add_level_option(*sub, o->level);
   return [o]() {
     auto start = std::chrono::steady_clock::now();
-    std::shared_ptr<const Graph> g = import_onnx_file(o->model);
+    std::shared_ptr<const Graph> g = load_model(o->model, o->level);
     double load_ms = ms_since(start);
     std::map<std::string, int64_t> dim_values = parse_dim_values(o->dims);
     ValueMap feeds;

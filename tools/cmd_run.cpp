@@ -20,6 +20,7 @@ struct RunOpts {
   std::string save_dir;
   uint64_t seed = 0;
   std::vector<std::string> dims;
+  int level = 3;
 };
 
 // A tensor (.pb or .npy), or for sequence and optional inputs a SequenceProto / OptionalProto;
@@ -80,8 +81,9 @@ CommandFn add_run_command(CLI::App& app) {
   sub->add_option("--save-outputs", o->save_dir, "Write each output to DIR/output_<i>.pb (a TensorProto, or a SequenceProto / OptionalProto)");
   sub->add_option("--seed", o->seed, "Seed for random inputs");
   sub->add_option("--dim", o->dims, "Size of a symbolic dimension for random inputs, NAME=SIZE (default 1)");
+  add_level_option(*sub, o->level);
   return [o]() {
-    std::shared_ptr<const Graph> g = import_onnx_file(o->model);
+    std::shared_ptr<const Graph> g = load_model(o->model, o->level);
     ValueMap feeds = gather_inputs(*g, *o);
     Session session(g, SessionOptions{o->backend});
     RuntimeValues outs = session.run(feeds);

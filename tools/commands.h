@@ -5,6 +5,10 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <memory>
+#include <string>
+
+#include "ir/graph.h"
 
 namespace nnc::cli {
 
@@ -22,5 +26,9 @@ CommandFn add_train_command(CLI::App& app);
 
 // Shared by the subcommands: the backends this build offers (the first is the default).
 inline const std::vector<std::string> kBackends = {"cpu", "reference"};
+
+// The model imported and optimised at -O `level` (nnc run and nnc bench), and that option.
+std::shared_ptr<const Graph> load_model(const std::string& path, int level);
+void add_level_option(CLI::App& sub, int& level);
 
 }  // namespace nnc::cli
