@@ -93,34 +93,46 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   Expr iy = oy * static_cast<int>(g.sy) + r.y * static_cast<int>(g.dy) - static_cast<int>(g.py);
   const Tensor* weights = ctx.constant(1);
   bool packed = g.group == 1 && g.M >= 8;
+  // Output channels come in panels of tm (32 when there are that many), zero-padded.
+  const int tm = g.M >= 32 ? 32 : g.M >= 16 ? 16 : 8;
+  const int64_t panels = (g.M + tm - 1) / tm;
   if (packed) {
-    // wp[c][ky][kx][m] = W[m][c][ky][kx]: packed at compile time for constant weights, else
-    // once per call (training) -- a small transposition next to the convolution itself.
+    // wp[p][c][ky][kx][j] = W[p * tm + j][c][ky][kx]: each panel's weights are contiguous in
+    // the order the accumulation reads them. Packed at compile time for constant weights,
+    // else once per call (training) -- a small transposition next to the convolution.
     Func wp;
     if (weights) {
-      Tensor t(DType::Float32, {g.C, g.KH, g.KW, g.M});
+      Tensor t(DType::Float32, {panels, g.C, g.KH, g.KW, tm});
       const float* src = weights->data<float>();
       float* dst = t.data<float>();
-      for (int64_t mm = 0; mm < g.M; ++mm)
+      for (int64_t p = 0; p < panels; ++p)
         for (int64_t c = 0; c < g.C; ++c)
           for (int64_t ky = 0; ky < g.KH; ++ky)
             for (int64_t kx = 0; kx < g.KW; ++kx)
-              dst[((c * g.KH + ky) * g.KW + kx) * g.M + mm] = src[((mm * g.C + c) * g.KH + ky) * g.KW + kx];
+              for (int64_t j = 0; j < tm; ++j) {
+                int64_t mm = p * tm + j;
+                *dst++ = mm < g.M ? src[((mm * g.C + c) * g.KH + ky) * g.KW + kx] : 0.0f;
+              }
       wp = ctx.add_constant(std::move(t), ctx.node.name + "_wpacked").f;
     } else {
-      Var pm("pm"), pkx("pkx"), pky("pky"), pc("pc");
+      Var pj("pj"), pkx("pkx"), pky("pky"), pc("pc"), pp("pp");
+      Expr mm = pp * tm + pj;
       wp = Func(func_name(ctx.node.name + "_wpacked"));
-      wp(pm, pkx, pky, pc) = w.f(pkx, pky, pc, pm);
-      wp.compute_root().vectorize(pm, 8, Halide::TailStrategy::GuardWithIf);
+      wp(pj, pkx, pky, pc, pp) = Halide::select(mm < static_cast<int>(g.M),
+                                                w.f(pkx, pky, pc, Halide::min(mm, static_cast<int>(g.M - 1))), 0.0f);
+      wp.compute_root().vectorize(pj, 8);
     }
-    acc(m, ox, oy, n) = 0.0f;
-    acc(m, ox, oy, n) += xp(ix, iy, r.z, n) * wp(m, r.x, r.y, r.z);
+    Var p("p");
+    acc(m, ox, oy, n, p) = 0.0f;
+    acc(m, ox, oy, n, p) += xp(ix, iy, r.z, n) * wp(m, r.x, r.y, r.z, p);
   } else {
     Expr ci = (m / Mg) * Cg + r.z;
     acc(ox, oy, m, n) = 0.0f;
     acc(ox, oy, m, n) += xp(ix, iy, ci, n) * w.f(r.x, r.y, r.z, m);
   }
-  auto at_acc = [&](const Exprs& i) { return packed ? acc(i[1], i[3], i[2], i[0]) : acc(i[3], i[2], i[1], i[0]); };
+  auto at_acc = [&](const Exprs& i) {
+    return packed ? acc(i[1] % tm, i[3], i[2], i[0], i[1] / tm) : acc(i[3], i[2], i[1], i[0]);
+  };
   TensorFunc y = define(ctx.node.name, ctx.out_shape(), DType::Float32, [&](const Exprs& i) {
     Expr v = at_acc(i);
     if (ctx.has_input(2)) v = v + ctx.in(2).at({i[1]});
@@ -131,19 +143,24 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
     return v;
   });
   int tx = pick_row_tile(g.OW);
-  int64_t M = g.M;
-  ctx.schedule = [acc, packed, tx, M](Func out, const Shape& shape) mutable {
+  ctx.schedule = [acc, packed, tx, tm](Func out, const Shape& shape) mutable {
     Var ox = out.args()[0], oy = out.args()[1], m = out.args()[2], n = out.args()[3];
     Halide::Stage u = acc.update();
     if (packed) {
-      int tm = M >= 32 ? 32 : M >= 16 ? 16 : 8;
-      Var mo("mo"), mi("mi"), oxo("oxo"), oxi("oxi"), task("task");
-      out.split(m, mo, mi, tm, Halide::TailStrategy::ShiftInwards)
+      // Tasks of a panel of output channels times a band of rows: at least 16 of them,
+      // so both cores stay busy when there are only a few panels.
+      int64_t oh = shape[1], panel_tasks = (shape[2] + tm - 1) / tm * shape[3];
+      int64_t bands = std::min<int64_t>(oh, (16 + panel_tasks - 1) / panel_tasks);
+      int band = static_cast<int>((oh + bands - 1) / bands);
+      Var mo("mo"), mi("mi"), oxo("oxo"), oxi("oxi"), oyo("oyo"), oyi("oyi"), task("task");
+      out.split(m, mo, mi, tm, Halide::TailStrategy::GuardWithIf)
           .split(ox, oxo, oxi, tx, Halide::TailStrategy::ShiftInwards)
-          .reorder(mi, oxi, oxo, oy, mo, n)
+          .split(oy, oyo, oyi, band, Halide::TailStrategy::GuardWithIf)
+          .reorder(mi, oxi, oxo, oyi, oyo, mo, n)
           .vectorize(mi, std::min(tm, 16))
           .unroll(oxi)
-          .fuse(mo, n, task)
+          .fuse(oyo, mo, task)
+          .fuse(task, n, task)
           .parallel(task);
       acc.compute_at(out, oxo).vectorize(acc.args()[0], std::min(tm, 16)).unroll(acc.args()[1]);
       Var am = acc.args()[0], aox = acc.args()[1];
