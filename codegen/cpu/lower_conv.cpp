@@ -50,8 +50,9 @@ ConvGeometry geometry(const LowerContext& ctx) {
   return g;
 }
 
-// The input with `pad` zeros around it, materialised when there is padding.
-Func padded_input(const LowerContext& ctx, const ConvGeometry& g) {
+// The input with zeros around it where the convolution pads (then `pads` is set, and the
+// schedule decides where it is materialised); else the input itself.
+Func padded_input(const LowerContext& ctx, const ConvGeometry& g, bool& pads) {
   const TensorFunc& x = ctx.in(0);
   Var ix("ix"), iy("iy"), c("c"), n("n");
   Func xp(func_name(ctx.node.name + "_padded"));
@@ -62,7 +63,7 @@ Func padded_input(const LowerContext& ctx, const ConvGeometry& g) {
   Expr inside = ix >= 0 && ix < static_cast<int>(g.W) && iy >= 0 && iy < static_cast<int>(g.H);
   Expr v = x.f(Halide::clamp(ix, 0, static_cast<int>(g.W - 1)), Halide::clamp(iy, 0, static_cast<int>(g.H - 1)), c, n);
   xp(ix, iy, c, n) = Halide::select(inside, v, Halide::cast(v.type(), 0));
-  xp.compute_root().parallel(c).vectorize(ix, 16, Halide::TailStrategy::GuardWithIf);
+  pads = true;
   return xp;
 }
 
@@ -84,7 +85,8 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   const TensorFunc &x = ctx.in(0), &w = ctx.in(1);
   ctx.require(x.dtype == DType::Float32 && w.dtype == DType::Float32, "compiled convolutions are float32");
   ConvGeometry g = geometry(ctx);
-  Func xp = padded_input(ctx, g);
+  bool pads = false;
+  Func xp = padded_input(ctx, g, pads);
   const int Cg = static_cast<int>(g.C / g.group), Mg = static_cast<int>(g.M / g.group);
   Var m("m"), ox("ox"), oy("oy"), n("n");
   Func acc(func_name(ctx.node.name + "_acc"));
@@ -143,9 +145,13 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
     return v;
   });
   int tx = pick_row_tile(g.OW);
-  ctx.schedule = [acc, packed, tx, tm](Func out, const Shape& shape) mutable {
+  const bool depthwise = Cg == 1 && Mg == 1;
+  const bool unroll_window = g.KW <= 7 && g.KH <= 7;
+  ctx.schedule = [acc, packed, tx, tm, xp, pads, depthwise, unroll_window](Func out, const Shape& shape) mutable {
     Var ox = out.args()[0], oy = out.args()[1], m = out.args()[2], n = out.args()[3];
     Halide::Stage u = acc.update();
+    Var pix = xp.args()[0];
+    if (pads && !depthwise) xp.compute_root().parallel(xp.args()[2]).vectorize(pix, 16, Halide::TailStrategy::GuardWithIf);
     if (packed) {
       // Tasks of a panel of output channels times a band of rows: at least 16 of them,
       // so both cores stay busy when there are only a few panels.
@@ -170,15 +176,24 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
       Var amo("amo"), ami("ami");
       u.split(am, amo, ami, std::min(tm, 16)).vectorize(ami).unroll(amo).unroll(aox);
     } else {
-      Var task("task");
-      int vec = shape[3] >= 16 ? 16 : 8;
       // Tasks of whole channel planes, at least ~4K outputs each (a 7x7 plane alone is too
-      // little work to hand to a thread).
+      // little work to hand to a thread). Per output row, each vector of outputs sums the
+      // whole window in registers. A depthwise convolution pads each input plane in the
+      // task that reads it, while it is in cache.
+      Var task("task"), plane("plane"), aoxo("aoxo"), aoxi("aoxi");
+      int vec = shape[3] >= 16 ? 16 : 8;
       int planes = static_cast<int>(std::max<int64_t>(1, 4096 / std::max<int64_t>(1, shape[2] * shape[3])));
-      out.vectorize(ox, vec, Halide::TailStrategy::GuardWithIf).fuse(m, n, task).parallel(task, planes,
-                                                                                          Halide::TailStrategy::GuardWithIf);
-      acc.compute_at(out, oy).vectorize(acc.args()[0], vec, Halide::TailStrategy::GuardWithIf);
-      u.vectorize(acc.args()[0], vec, Halide::TailStrategy::GuardWithIf);
+      out.vectorize(ox, vec, Halide::TailStrategy::GuardWithIf)
+          .fuse(m, n, task)
+          .split(task, task, plane, planes, Halide::TailStrategy::GuardWithIf)
+          .parallel(task);
+      if (pads && depthwise) xp.compute_at(out, plane).vectorize(pix, 16, Halide::TailStrategy::GuardWithIf);
+      Var aox = acc.args()[0];
+      acc.compute_at(out, oy).vectorize(aox, vec, Halide::TailStrategy::GuardWithIf);
+      std::vector<Halide::RVar> r = acc.rvars(0);
+      u.split(aox, aoxo, aoxi, vec, Halide::TailStrategy::GuardWithIf).vectorize(aoxi);
+      u.reorder(aoxi, r[0], r[1], r[2], aoxo);
+      if (unroll_window) u.unroll(r[0]).unroll(r[1]);
     }
   };
   return {y};
