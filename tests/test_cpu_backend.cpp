@@ -75,6 +75,38 @@ TEST_CASE("cpu backend: batched MatMul with broadcasting and odd sizes matches t
   check_against_reference(b.finish(), {{"a", random_tensor({3, 33, 17}, 2)}});
 }
 
+// Convolutions that take the other loop nests: rows of 32 or more pixels (vectorised along
+// the row) with a channel count that misses the 8-channel panels, strided and padded; a
+// wide 1x1 with many input channels; a depthwise 3x3.
+TEST_CASE("cpu backend: wide-row, many-channel and depthwise convolutions match the reference", "[cpu]") {
+  Builder b("wide", 11);
+  Value* x = b.input("x", DType::Float32, {Dim::fixed(2), Dim::fixed(5), Dim::fixed(9), Dim::fixed(70)});
+  Value* c1 = b.relu(b.conv2d(x, 5, 13, 3, 1, 1, "c1"));
+  Value* c2 = b.conv2d(c1, 13, 19, 3, 2, 1, "c2");      // 35 wide
+  Value* c3 = b.conv2d(c2, 19, 160, 1, 1, 0, "c3");     // 35 wide
+  Value* c4 = b.conv2d(c3, 160, 33, 1, 1, 0, "c4");     // 160 input channels
+  Attributes a;
+  a.set("kernel_shape", std::vector<int64_t>{3, 3});
+  a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  a.set("group", int64_t{33});
+  Value* dw = b.op(OpKind::Conv, {c4, b.random_param("dw", {33, 1, 3, 3}, 0.5f)}, a);
+  b.output(b.add(dw, c4), "y");
+  check_against_reference(b.finish(), {{"x", random_tensor({2, 5, 9, 70}, 7)}});
+}
+
+TEST_CASE("cpu backend: MatMul of two runtime batched operands and Gemm with transB and a ragged N match the reference", "[cpu]") {
+  Builder b("mm2", 13);
+  Value* a = b.input("a", DType::Float32, {Dim::fixed(2), Dim::fixed(3), Dim::fixed(20), Dim::fixed(17)});
+  Value* c = b.input("c", DType::Float32, {Dim::fixed(3), Dim::fixed(17), Dim::fixed(40)});
+  Value* mm = b.op(OpKind::MatMul, {a, c});  // [2, 3, 20, 40]
+  Value* flat = b.op(OpKind::Reshape, {mm, b.constant_ints("shape", {120, 40})});
+  Attributes t;
+  t.set("transB", int64_t{1});
+  Value* g = b.op(OpKind::Gemm, {flat, b.random_param("w", {1001, 40}, 0.5f), b.random_param("bias", {1001}, 0.5f)}, t);
+  b.output(g, "y");
+  check_against_reference(b.finish(), {{"a", random_tensor({2, 3, 20, 17}, 8)}, {"c", random_tensor({3, 17, 40}, 9)}});
+}
+
 TEST_CASE("cpu backend: element-wise chains fuse into their producer's kernel", "[cpu]") {
   Builder b("chain", 3);
   Value* a = b.input("a", DType::Float32, {Dim::fixed(5), Dim::fixed(19)});
