@@ -85,15 +85,18 @@ kernels_table() {
 } | tee "$WORK/results.md"
 
 if [ "$WRITE" = 1 ]; then
+  # Sections written by other scripts (the training table of bench/train_bench.sh) stay.
+  sed -n '/^## Training/,$p' bench/RESULTS.md > "$WORK/kept.md" 2>/dev/null || true
   {
     echo "# Benchmark results"
     echo
     echo "Run on $(date -u +%Y-%m-%d) on $(lscpu | sed -n 's/^Model name: *//p') ($(nproc) cores), with"
     echo "\`bench/run_bench.sh --threads $THREADS\`; ONNX Runtime is onnxruntime-node $ORT_VERSION with all graph"
-    echo "optimisations. The machine is shared: compare the ratios, not the absolute times. Kernel"
+    echo "optimisations, nnc with its default -O3. The machine is shared: compare the ratios, not the absolute times. Kernel"
     echo "shares above 100% mean the 114 GFLOP/s per-core figure (DESIGN.md) understates this core's peak."
     echo
     cat "$WORK/results.md"
+    if [ -s "$WORK/kept.md" ]; then echo; cat "$WORK/kept.md"; fi
   } > bench/RESULTS.md
   echo "wrote bench/RESULTS.md"
 fi
