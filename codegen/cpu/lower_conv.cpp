@@ -171,7 +171,7 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
     if (packed) {
       // Tasks of a panel of output channels times a band of rows: at least 16 of them,
       // so both cores stay busy when there are only a few panels.
-      int64_t oh = shape[1], panel_tasks = (shape[2] + tm - 1) / tm * shape[3];
+      int64_t oh = shape[2], panel_tasks = (shape[1] + tm - 1) / tm * shape[0];
       int64_t bands = std::min<int64_t>(oh, (16 + panel_tasks - 1) / panel_tasks);
       int band = static_cast<int>((oh + bands - 1) / bands);
       Var mo("mo"), mi("mi"), oxo("oxo"), oxi("oxi"), oyo("oyo"), oyi("oyi"), task("task");
