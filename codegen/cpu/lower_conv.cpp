@@ -134,14 +134,11 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
                                                 w.f(pkx, pky, pc, Halide::min(mm, static_cast<int>(g.M - 1))), 0.0f);
       wp.compute_root().vectorize(pj, 8);
     }
+    // m is the channel within panel p; the vectorised dim comes first.
     Var p("p");
-    if (along_row) {
-      acc(ox, m, oy, n, p) = 0.0f;
-      acc(ox, m, oy, n, p) += xp(ix, iy, r.z, n) * wp(m, r.x, r.y, r.z, p);
-    } else {
-      acc(m, ox, oy, n, p) = 0.0f;
-      acc(m, ox, oy, n, p) += xp(ix, iy, r.z, n) * wp(m, r.x, r.y, r.z, p);
-    }
+    std::vector<Var> args = along_row ? std::vector<Var>{ox, m, oy, n, p} : std::vector<Var>{m, ox, oy, n, p};
+    acc(args) = 0.0f;
+    acc(args) += xp(ix, iy, r.z, n) * wp(m, r.x, r.y, r.z, p);
   } else {
     Expr ci = (m / Mg) * Cg + r.z;
     acc(ox, oy, m, n) = 0.0f;

@@ -9,6 +9,17 @@ namespace nnc::cpu {
 
 namespace {
 
+// Fuses `outer` with out's batch dims (its arguments past the two innermost), for one
+// parallel loop over both.
+Var fuse_batch_dims(Func out, Var outer, int rank) {
+  for (int d = 2; d < rank; ++d) {
+    Var f("par" + std::to_string(d));
+    out.fuse(outer, out.args()[d], f);
+    outer = f;
+  }
+  return outer;
+}
+
 // Tiles out's two innermost dims (n, m) and computes acc (a Func over the same dims with
 // one update that reduces over k) per tile, vectorised along n and unrolled over m.
 void schedule_gemm(Func out, Func acc, const Shape& shape) {
@@ -26,12 +37,7 @@ void schedule_gemm(Func out, Func acc, const Shape& shape) {
     out.unroll(mi);
     // One parallel loop over row blocks and batch entries, or over column blocks when
     // there are too few rows to share.
-    Var par = mo;
-    for (int d = 2; d < rank; ++d) {
-      Var f("par" + std::to_string(d));
-      out.fuse(par, out.args()[d], f);
-      par = f;
-    }
+    Var par = fuse_batch_dims(out, mo, rank);
     int64_t row_tasks = (M + tm - 1) / tm;
     for (int d = 0; d + 2 < rank; ++d) row_tasks *= shape[d];
     if (row_tasks >= 4) out.parallel(par);
@@ -72,12 +78,7 @@ void schedule_panel_gemm(Func out, Func acc, const Shape& shape, int panel) {
       .reorder(ni, mi, mo, no)
       .vectorize(ni, 16)
       .unroll(mi);
-  Var par = no;
-  for (int d = 2; d < rank; ++d) {
-    Var f("par" + std::to_string(d));
-    out.fuse(par, out.args()[d], f);
-    par = f;
-  }
+  Var par = fuse_batch_dims(out, no, rank);
   if ((N + panel - 1) / panel * batch >= 4) out.parallel(par);
   else out.parallel(mo);
   acc.compute_at(out, mo);
