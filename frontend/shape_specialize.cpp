@@ -1,5 +1,7 @@
 #include "frontend/shape_specialize.h"
 
+#include <algorithm>
+
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
@@ -21,11 +23,16 @@ bool static_shape_of(const onnx::ValueInfoProto& vi, Shape& out) {
 
 }  // namespace
 
-std::unordered_map<const Value*, Shape> infer_shapes_for_inputs(const Graph& g,
-                                                                const std::map<std::string, Shape>& input_shapes) {
+std::unordered_map<const Value*, Shape> infer_shapes_for_inputs(
+    const Graph& g, const std::map<std::string, Shape>& input_shapes,
+    const std::map<std::string, std::shared_ptr<const Tensor>>& input_values) {
   onnx::ModelProto model = export_onnx_model(g);
   onnx::GraphProto* gp = model.mutable_graph();
   gp->clear_value_info();
+  for (const auto& [name, t] : input_values) *gp->add_initializer() = tensor_to_proto(*t, name);
+  auto* ins = gp->mutable_input();
+  ins->erase(std::remove_if(ins->begin(), ins->end(), [&](const auto& in) { return input_values.count(in.name()) != 0; }),
+             ins->end());
   for (auto& in : *gp->mutable_input()) {
     auto it = input_shapes.find(in.name());
     if (it == input_shapes.end() || !in.type().has_tensor_type()) continue;

@@ -10,8 +10,11 @@
 
 namespace nnc {
 
-// Values whose shape stays unknown (data-dependent ops) are left out.
-std::unordered_map<const Value*, Shape> infer_shapes_for_inputs(const Graph& g,
-                                                                const std::map<std::string, Shape>& input_shapes);
+// Values whose shape stays unknown (data-dependent ops) are left out. Inputs in
+// `input_values` are taken as constants with those values (so Reshape or Resize reading them
+// get a shape).
+std::unordered_map<const Value*, Shape> infer_shapes_for_inputs(
+    const Graph& g, const std::map<std::string, Shape>& input_shapes,
+    const std::map<std::string, std::shared_ptr<const Tensor>>& input_values = {});
 
 }  // namespace nnc

@@ -1,5 +1,7 @@
 #include "runtime/session.h"
 
+#include <algorithm>
+
 #include "codegen/cpu/kernel_cache.h"
 #include "frontend/shape_specialize.h"
 
@@ -20,32 +22,66 @@ Session::Session(std::shared_ptr<const Graph> graph, SessionOptions opts) : grap
   if (all_inputs_static(*graph_)) {
     std::map<std::string, Shape> shapes;
     for (const Value* v : graph_->inputs) shapes[v->name] = v->static_shape();
-    executor_for(shapes);
+    prepare(shapes);
   }
 }
 
-std::shared_ptr<const Executor> Session::executor_for(const std::map<std::string, Shape>& input_shapes) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (auto it = plans_.find(input_shapes); it != plans_.end()) return last_ = it->second;
+std::shared_ptr<const Executor> Session::compile(const std::map<std::string, Shape>& input_shapes,
+                                                 const InputValues& values,
+                                                 std::vector<const Value*>* value_inputs) const {
   cpu::ShapeMap shapes = cpu::declared_shapes(*graph_);
-  // Symbolic dims, or values whose shapes import could not infer (Shape -> Reshape chains):
-  // infer again with the concrete input shapes, propagating shape values.
-  bool complete = all_inputs_static(*graph_);
+  // Symbolic dims, values whose shapes import could not infer (Shape -> Reshape chains), or
+  // shapes that follow from the inputs' values: infer again for these inputs.
+  bool complete = all_inputs_static(*graph_) && values.empty();
   for (const auto& n : graph_->nodes())
     for (const Value* v : n->outputs) complete = complete && (!v || !v->is_plain_tensor() || shapes.count(v));
   if (!complete) {
     try {
-      shapes = infer_shapes_for_inputs(*graph_, input_shapes);
+      // Declared static shapes stay: inference may not reach a value the model declares.
+      for (auto& [v, s] : infer_shapes_for_inputs(*graph_, input_shapes, values)) shapes.emplace(v, s);
     } catch (const Error&) {
       if (!all_inputs_static(*graph_)) throw;  // declared shapes suffice otherwise
     }
   }
   cpu::CompileOptions co;
   co.progress = opts_.progress;
+  for (const Value* v : graph_->inputs) {
+    if (auto it = input_shapes.find(v->name); it != input_shapes.end()) shapes[v] = it->second;
+    if (auto it = values.find(v->name); it != values.end()) co.input_values[v] = it->second;
+  }
   auto program = cpu::compile_graph(*graph_, shapes, co, &report_);
-  auto exec = std::make_shared<const Executor>(std::move(program));
-  plans_[input_shapes] = exec;
-  return last_ = exec;
+  if (value_inputs) *value_inputs = report_.value_inputs;
+  return last_ = std::make_shared<const Executor>(std::move(program));
+}
+
+Session::Plans& Session::plans_for(const std::map<std::string, Shape>& input_shapes) const {
+  auto [it, added] = plans_.try_emplace(input_shapes);
+  Plans& plans = it->second;
+  if (added) {
+    std::vector<const Value*> value_inputs;
+    plans.general = compile(input_shapes, {}, &value_inputs);
+    for (const Value* v : value_inputs)
+      plans.value_inputs.push_back(std::find(graph_->inputs.begin(), graph_->inputs.end(), v) - graph_->inputs.begin());
+  }
+  return plans;
+}
+
+std::shared_ptr<const Executor> Session::executor_for(const std::map<std::string, Shape>& input_shapes,
+                                                      const std::vector<const RuntimeValue*>& inputs) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Plans& plans = plans_for(input_shapes);
+  if (plans.value_inputs.empty()) return last_ = plans.general;
+  std::string key;
+  InputValues values;
+  for (size_t i : plans.value_inputs) {
+    const Tensor& t = inputs[i]->tensor;
+    if (!inputs[i]->is_plain_tensor() || t.dtype() != graph_->inputs[i]->dtype) return last_ = plans.general;  // it reports
+    key.append(static_cast<const char*>(t.raw()), t.nbytes());
+    values[graph_->inputs[i]->name] = std::make_shared<const Tensor>(t);
+  }
+  if (auto it = plans.by_values.find(key); it != plans.by_values.end()) return last_ = it->second;
+  if (plans.by_values.size() >= kMaxSpecialisations) return last_ = plans.general;
+  return plans.by_values[key] = compile(input_shapes, values, nullptr);
 }
 
 RuntimeValues Session::run(const ValueMap& inputs) const {
@@ -58,7 +94,7 @@ RuntimeValues Session::run(const ValueMap& inputs) const {
     if (it->second.is_plain_tensor()) shapes[v->name] = it->second.tensor.shape();
     ordered.push_back(&it->second);
   }
-  return executor_for(shapes)->run(ordered);
+  return executor_for(shapes, ordered)->run(ordered);
 }
 
 std::vector<Tensor> Session::run_tensors(const TensorMap& inputs) const {
@@ -73,7 +109,9 @@ std::vector<Tensor> Session::run_tensors(const TensorMap& inputs) const {
 }
 
 void Session::prepare(const std::map<std::string, Shape>& input_shapes) const {
-  if (opts_.backend == "cpu") executor_for(input_shapes);
+  if (opts_.backend != "cpu") return;
+  std::lock_guard<std::mutex> lock(mu_);
+  last_ = plans_for(input_shapes).general;
 }
 
 std::string describe_compilation(const Session& s) {

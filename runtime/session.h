@@ -2,6 +2,9 @@
 //
 // run() may be called from several threads at once. Models with symbolic dims (a batch
 // size "N") are compiled per set of input shapes, on first use, and the plans are cached.
+// Where a small input decides a kernel's parameters or a shape (Resize's scales, Slice's
+// starts, Range's limit), the model is also compiled per value of those inputs (up to
+// kMaxSpecialisations of them per set of shapes; further values run the general plan).
 // The reference backend runs the plain interpreter instead (for checking).
 #pragma once
 #include <map>
@@ -38,12 +41,24 @@ class Session {
   std::shared_ptr<const Program> program() const;
 
  private:
-  std::shared_ptr<const Executor> executor_for(const std::map<std::string, Shape>& input_shapes) const;
+  static constexpr size_t kMaxSpecialisations = 16;
+  using InputValues = std::map<std::string, std::shared_ptr<const Tensor>>;
+  // The programs for one set of input shapes.
+  struct Plans {
+    std::shared_ptr<const Executor> general;
+    std::vector<size_t> value_inputs;  // graph inputs worth specialising on (indices)
+    std::map<std::string, std::shared_ptr<const Executor>> by_values;  // keyed by those inputs' bytes
+  };
+  Plans& plans_for(const std::map<std::string, Shape>& input_shapes) const;  // mu_ held
+  std::shared_ptr<const Executor> compile(const std::map<std::string, Shape>& input_shapes, const InputValues& values,
+                                          std::vector<const Value*>* value_inputs) const;  // mu_ held
+  std::shared_ptr<const Executor> executor_for(const std::map<std::string, Shape>& input_shapes,
+                                               const std::vector<const RuntimeValue*>& inputs) const;
 
   std::shared_ptr<const Graph> graph_;
   SessionOptions opts_;
   mutable std::mutex mu_;
-  mutable std::map<std::map<std::string, Shape>, std::shared_ptr<const Executor>> plans_;
+  mutable std::map<std::map<std::string, Shape>, Plans> plans_;
   mutable std::shared_ptr<const Executor> last_;
   mutable cpu::CompileReport report_;
 };

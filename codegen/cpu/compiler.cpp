@@ -172,9 +172,8 @@ class GroupBuilder {
 // reference kernels (Constant nodes, shape arithmetic); their outputs become constants.
 // Random ops stay, and so do results too big to keep (Expand of a scalar to a large shape).
 using Folded = std::unordered_map<const Value*, std::shared_ptr<const Tensor>>;
-Folded fold_constants(const Graph& g, const std::vector<Node*>& order, const ShapeMap& shapes) {
+Folded fold_constants(const Graph& g, const std::vector<Node*>& order, const ShapeMap& shapes, Folded folded) {
   constexpr int64_t kMaxFoldedBytes = 1 << 20;
-  Folded folded;
   for (const Node* n : order) {
     if (is_nondeterministic(*n) || !n->subgraphs().empty() || n->outputs.empty()) continue;
     std::vector<RuntimeValue> values;
@@ -211,6 +210,50 @@ Folded fold_constants(const Graph& g, const std::vector<Node*>& order, const Sha
   return folded;
 }
 
+// The inputs that configure a node rather than carry its data: all of them for ops made of
+// parameters alone (Range, ConstantOfShape), else those after the first (Slice's starts,
+// Resize's scales, Reshape's shape, a reduction's axes).
+std::vector<const Value*> parameter_inputs(const Node& n) {
+  bool all = n.op == OpKind::Range || n.op == OpKind::ConstantOfShape;
+  std::vector<const Value*> out;
+  for (size_t i = all ? 0 : 1; i < n.inputs.size(); ++i) if (n.inputs[i]) out.push_back(n.inputs[i]);
+  return out;
+}
+
+// The small graph inputs that, with the initializers, decide the wanted values: were they
+// constants, those values would fold. A value also reading a large or unknown-shaped input
+// (the model's data) cannot fold, and contributes none.
+std::vector<const Value*> inputs_deciding(const Graph& g, const std::vector<const Value*>& wanted, const ShapeMap& shapes,
+                                          const Folded& folded) {
+  constexpr int64_t kMaxElements = 64;
+  std::set<const Value*> found, undecided;
+  std::function<bool(const Value*, std::set<const Value*>&)> decided = [&](const Value* v, std::set<const Value*>& acc) {
+    if (v->is_initializer() || folded.count(v)) return true;
+    if (undecided.count(v)) return false;
+    if (!v->producer) {
+      auto s = shapes.find(v);
+      if (std::find(g.inputs.begin(), g.inputs.end(), v) == g.inputs.end() || s == shapes.end() || !v->is_plain_tensor() || v->dtype == DType::String ||
+          checked_numel(s->second, "an input") > kMaxElements)
+        return false;
+      acc.insert(v);
+      return true;
+    }
+    const Node& n = *v->producer;
+    if (n.op == OpKind::Shape || n.op == OpKind::Size) return shapes.count(n.inputs[0]) != 0;
+    bool ok = !is_nondeterministic(n) && n.subgraphs().empty();
+    for (const Value* in : n.inputs) ok = ok && (!in || decided(in, acc));
+    if (!ok) undecided.insert(v);
+    return ok;
+  };
+  for (const Value* v : wanted) {
+    std::set<const Value*> acc;
+    if (decided(v, acc)) found.insert(acc.begin(), acc.end());
+  }
+  std::vector<const Value*> out;
+  for (const Value* v : g.inputs) if (found.count(v)) out.push_back(v);
+  return out;
+}
+
 Slot make_slot(const Graph& g, const Value* v, const ShapeMap& shapes, const Folded& folded) {
   Slot s;
   s.value = v;
@@ -244,7 +287,9 @@ std::shared_ptr<Program> compile_graph(const Graph& g, const ShapeMap& given_sha
   prog->graph = &g;
   prog->opset = g.opset;
   std::vector<Node*> order = g.topological_order();
-  Folded folded = opts.use_kernels ? fold_constants(g, order, given_shapes) : Folded{};
+  Folded folded;
+  if (opts.use_kernels)
+    folded = fold_constants(g, order, given_shapes, Folded(opts.input_values.begin(), opts.input_values.end()));
   // Folded values have known shapes even where shape inference gave none.
   ShapeMap shapes = given_shapes;
   for (const auto& [v, t] : folded) shapes[v] = t->shape();
@@ -265,6 +310,7 @@ std::shared_ptr<Program> compile_graph(const Graph& g, const ShapeMap& given_sha
   for (size_t i = 0; i < order.size(); ++i) position[order[i]] = i;
 
   CompileReport rep;
+  std::vector<const Value*> wanted;  // values that would let a node lower were they constants
   std::set<const Node*> taken;
   std::vector<std::pair<size_t, Step>> steps;  // (position of the group's last node, step)
   KernelCache& cache = KernelCache::instance();
@@ -348,7 +394,13 @@ std::shared_ptr<Program> compile_graph(const Graph& g, const ShapeMap& given_sha
         step = Step{};
         step.nodes = {head};
         last = head;
-        bool halide = dynamic_cast<const NotLowerable*>(&e) == nullptr;
+        auto* not_lowerable = dynamic_cast<const NotLowerable*>(&e);
+        bool halide = not_lowerable == nullptr;
+        // A parameter that must be constant, or an output shape that depends on input
+        // values: knowing the parameters' values may give the node a kernel.
+        if ((not_lowerable && not_lowerable->wants_constant) ||
+            std::any_of(head->outputs.begin(), head->outputs.end(), [&](const Value* v) { return v && !shapes.count(v); }))
+          for (const Value* v : parameter_inputs(*head)) wanted.push_back(v);
         rep.fallbacks.push_back(head->label() + ": " + (halide ? "Halide: " : "") + e.what());
       }
     } else {
@@ -364,6 +416,7 @@ std::shared_ptr<Program> compile_graph(const Graph& g, const ShapeMap& given_sha
   std::stable_sort(steps.begin(), steps.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [pos, s] : steps) prog->steps.push_back(std::move(s));
   plan_memory(*prog);
+  rep.value_inputs = inputs_deciding(g, wanted, shapes, folded);
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (report) *report = std::move(rep);
   return prog;

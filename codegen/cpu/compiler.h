@@ -23,6 +23,9 @@ struct CompileOptions {
   bool use_kernels = true;  // false: every node runs on its reference kernel (for checking)
   // Called after each group with (groups done, groups in all), e.g. for a progress bar.
   std::function<void(size_t, size_t)> progress;
+  // Values of graph inputs to compile in as constants (a specialisation: the program is only
+  // valid for runs that feed these same values).
+  std::unordered_map<const Value*, std::shared_ptr<const Tensor>> input_values;
 };
 
 struct CompileReport {
@@ -32,6 +35,9 @@ struct CompileReport {
   double seconds = 0;
   // Nodes left to reference kernels, each with the reason ("Op 'name': why").
   std::vector<std::string> fallbacks;
+  // Small graph inputs whose values, compiled in, would let more nodes run in kernels: they
+  // feed a kernel's parameters (Resize scales, Slice starts, reduction axes) or decide a shape.
+  std::vector<const Value*> value_inputs;
 };
 
 // Compiles g for the shapes given (every graph input must have one). The program refers to

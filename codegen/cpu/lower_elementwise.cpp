@@ -26,11 +26,15 @@ float float_attr(const LowerContext& ctx, const char* name, double def) {
   return *name ? ctx.attrs().get_float(name, static_cast<float>(def)) : static_cast<float>(def);
 }
 
+// Half-precision values are computed in float32 (as the reference kernels do); define()
+// rounds the result back to the output's type.
+Expr widened(Expr e) { return e.type().is_float() && e.type().bits() == 16 ? Halide::cast<float>(e) : e; }
+
 template <class Body>
 std::vector<TensorFunc> lower_unary(LowerContext& ctx, Body body) {
   const TensorFunc& x = ctx.in(0);
   halide_type(x.dtype);  // NotLowerable for types without compiled kernels
-  return {define(ctx.node.name, ctx.out_shape(), ctx.out_dtype(), [&](const Exprs& i) { return body(x.at(i)); })};
+  return {define(ctx.node.name, ctx.out_shape(), ctx.out_dtype(), [&](const Exprs& i) { return body(widened(x.at(i))); })};
 }
 
 // Folds all inputs left with body (Max, Min, Sum, Mean are variadic), broadcasting each.
@@ -39,8 +43,8 @@ std::vector<TensorFunc> lower_binary(LowerContext& ctx, Body body) {
   const Shape& out = ctx.out_shape();
   for (size_t k = 0; k < ctx.num_inputs(); ++k) halide_type(ctx.in(k).dtype);
   return {define(ctx.node.name, out, ctx.out_dtype(), [&](const Exprs& i) {
-    Expr acc = broadcast_at(ctx.in(0), out, i);
-    for (size_t k = 1; k < ctx.num_inputs(); ++k) acc = body(acc, broadcast_at(ctx.in(k), out, i));
+    Expr acc = widened(broadcast_at(ctx.in(0), out, i));
+    for (size_t k = 1; k < ctx.num_inputs(); ++k) acc = body(acc, widened(broadcast_at(ctx.in(k), out, i)));
     if (ctx.node.op == OpKind::Mean) acc = acc / Halide::cast(acc.type(), static_cast<int>(ctx.num_inputs()));
     return acc;
   })};

@@ -13,6 +13,8 @@ Halide::Type halide_type(DType t) {
   switch (t) {
     case DType::Float32: return Halide::Float(32);
     case DType::Float64: return Halide::Float(64);
+    case DType::Float16: return Halide::Float(16);
+    case DType::BFloat16: return Halide::BFloat(16);
     case DType::Int8: return Halide::Int(8);
     case DType::Int16: return Halide::Int(16);
     case DType::Int32: return Halide::Int(32);
@@ -68,7 +70,7 @@ const TensorFunc& LowerContext::in(size_t i) const {
 
 std::vector<int64_t> LowerContext::const_ints(size_t i) {
   const Tensor* t = constant(i);
-  if (!t) unsupported("input " + std::to_string(i) + " is not a constant");
+  if (!t) throw NotLowerable("input " + std::to_string(i) + " is not a constant", node.inputs[i]);
   std::vector<int64_t> v = is_integer(t->dtype()) ? t->to_int64s() : std::vector<int64_t>{};
   if (!is_integer(t->dtype())) for (int64_t k = 0; k < t->numel(); ++k) v.push_back(static_cast<int64_t>(t->at_double(k)));
   std::ostringstream s;
@@ -80,7 +82,8 @@ std::vector<int64_t> LowerContext::const_ints(size_t i) {
 
 std::vector<double> LowerContext::const_doubles(size_t i) {
   const Tensor* t = constant(i);
-  if (!t || t->dtype() == DType::String) unsupported("input " + std::to_string(i) + " is not a numeric constant");
+  if (!t || t->dtype() == DType::String)
+    throw NotLowerable("input " + std::to_string(i) + " is not a numeric constant", t ? nullptr : node.inputs[i]);
   std::vector<double> v;
   std::ostringstream s;
   s.precision(17);

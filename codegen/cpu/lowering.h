@@ -50,6 +50,9 @@ std::vector<Var> onnx_vars(int rank, const std::string& prefix = "d");
 // a non-constant shape input): the node then runs on its reference kernel instead.
 struct NotLowerable : std::runtime_error {
   using std::runtime_error::runtime_error;
+  NotLowerable(const std::string& why, const Value* wanted) : std::runtime_error(why), wants_constant(wanted) {}
+  // Set when the node would lower if this input's value were known at compile time.
+  const Value* wants_constant = nullptr;
 };
 
 // What a lowering sees of its node.
