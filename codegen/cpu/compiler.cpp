@@ -211,12 +211,18 @@ Folded fold_constants(const Graph& g, const std::vector<Node*>& order, const Sha
 }
 
 // The inputs that configure a node rather than carry its data: all of them for ops made of
-// parameters alone (Range, ConstantOfShape), else those after the first (Slice's starts,
+// parameters alone (Range, ConstantOfShape, the windows: known, they fold), else those after the first (Slice's starts,
 // Resize's scales, Reshape's shape, a reduction's axes).
+bool made_of_parameters(const Node& n) {
+  switch (n.op) {
+    case OpKind::Range: case OpKind::ConstantOfShape: case OpKind::HannWindow: case OpKind::HammingWindow:
+    case OpKind::BlackmanWindow: case OpKind::MelWeightMatrix: return true;
+    default: return false;
+  }
+}
 std::vector<const Value*> parameter_inputs(const Node& n) {
-  bool all = n.op == OpKind::Range || n.op == OpKind::ConstantOfShape;
   std::vector<const Value*> out;
-  for (size_t i = all ? 0 : 1; i < n.inputs.size(); ++i) if (n.inputs[i]) out.push_back(n.inputs[i]);
+  for (size_t i = made_of_parameters(n) ? 0 : 1; i < n.inputs.size(); ++i) if (n.inputs[i]) out.push_back(n.inputs[i]);
   return out;
 }
 
@@ -398,7 +404,7 @@ std::shared_ptr<Program> compile_graph(const Graph& g, const ShapeMap& given_sha
         bool halide = not_lowerable == nullptr;
         // A parameter that must be constant, or an output shape that depends on input
         // values: knowing the parameters' values may give the node a kernel.
-        if ((not_lowerable && not_lowerable->wants_constant) ||
+        if ((not_lowerable && not_lowerable->wants_constant) || made_of_parameters(*head) ||
             std::any_of(head->outputs.begin(), head->outputs.end(), [&](const Value* v) { return v && !shapes.count(v); }))
           for (const Value* v : parameter_inputs(*head)) wanted.push_back(v);
         rep.fallbacks.push_back(head->label() + ": " + (halide ? "Halide: " : "") + e.what());

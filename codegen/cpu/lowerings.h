@@ -18,10 +18,12 @@ namespace nnc::cpu {
   X(Reshape) X(Flatten) X(Squeeze) X(Unsqueeze) X(Transpose) X(Concat) X(Split) X(Slice) X(Expand) X(Tile)      \
   X(Pad) X(DepthToSpace) X(SpaceToDepth) X(Trilu) X(Gather) X(GatherElements) X(GatherND) X(OneHot) X(EyeLike)  \
   X(Range) X(ConstantOfShape) X(Shape) X(Size) X(ReverseSequence)
-// lower_loss.cpp, lower_resize.cpp, lower_scatter.cpp, lower_conv_transpose.cpp
+// lower_loss.cpp, lower_resize.cpp, lower_scatter.cpp, lower_conv_transpose.cpp, lower_quant.cpp,
+// lower_optimizers.cpp, lower_einsum.cpp
 #define NNC_CPU_EXTRA_OPS(X)                                                                                  \
   X(NegativeLogLikelihoodLoss) X(SoftmaxCrossEntropyLoss) X(Resize) X(ScatterElements) X(ScatterND)            \
-  X(ConvTranspose)
+  X(ConvTranspose) X(QuantizeLinear) X(DequantizeLinear) X(DynamicQuantizeLinear) X(Adam) X(Adagrad)            \
+  X(Momentum) X(Einsum)
 
 #define NNC_CPU_DECLARE(E) std::vector<TensorFunc> lower_##E(LowerContext& ctx);
 NNC_CPU_ELEMENTWISE_OPS(NNC_CPU_DECLARE)

@@ -2,6 +2,7 @@
 // partial pivoting), NonMaxSuppression, ReverseSequence, MaxUnpool and
 // MeanVarianceNormalization. Arithmetic is done in double and rounded once on output.
 #include "runtime/ref/kernels.h"
+#include "runtime/ref/einsum_spec.h"
 
 #include <algorithm>
 #include <cmath>
@@ -20,102 +21,6 @@ std::vector<double> load_doubles(const Tensor& t) {
   return v;
 }
 
-// ---- Einsum ----
-
-// Labels: letters are 0..51 in ASCII order ('A'..'Z', 'a'..'z'); ellipsis dim j (of the
-// widest ellipsis, right-aligned across operands as in numpy) is kEllipsis + j.
-constexpr int kEllipsis = 52;
-constexpr int kEllipsisToken = -1;
-constexpr int kMaxEllipsisDims = 64;
-
-// One term of the equation as letter labels, with kEllipsisToken where "..." stands.
-std::vector<int> parse_term(const KernelContext& ctx, const std::string& term) {
-  std::vector<int> labels;
-  for (size_t i = 0; i < term.size(); ++i) {
-    char ch = term[i];
-    if (ch >= 'A' && ch <= 'Z') labels.push_back(ch - 'A');
-    else if (ch >= 'a' && ch <= 'z') labels.push_back(26 + (ch - 'a'));
-    else if (term.compare(i, 3, "...") == 0) {
-      ctx.require(std::count(labels.begin(), labels.end(), kEllipsisToken) == 0, "term '" + term + "' has two ellipses");
-      labels.push_back(kEllipsisToken);
-      i += 2;
-    } else {
-      ctx.fail("unexpected character '" + std::string(1, ch) + "' in einsum term '" + term + "'");
-    }
-  }
-  return labels;
-}
-
-// Replaces the ellipsis token by the labels of its `count` dims (the last `count` of `width`).
-std::vector<int> expand_ellipsis(const std::vector<int>& term, int64_t count, int64_t width) {
-  std::vector<int> out;
-  for (int l : term) {
-    if (l != kEllipsisToken) { out.push_back(l); continue; }
-    for (int64_t j = width - count; j < width; ++j) out.push_back(kEllipsis + static_cast<int>(j));
-  }
-  return out;
-}
-
-// A parsed equation: the label of every dim of every operand, and of the output.
-struct EinsumSpec {
-  std::vector<std::vector<int>> operands;
-  std::vector<int> output;
-};
-
-EinsumSpec parse_einsum(const KernelContext& ctx) {
-  std::string eq = ctx.attrs().get_string("equation", "");
-  eq.erase(std::remove(eq.begin(), eq.end(), ' '), eq.end());
-  const size_t arrow = eq.find("->");
-  const std::string lhs = eq.substr(0, arrow);
-  std::vector<std::vector<int>> terms;
-  for (size_t start = 0;;) {
-    size_t comma = lhs.find(',', start);
-    terms.push_back(parse_term(ctx, lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  ctx.require(terms.size() == ctx.num_inputs(), "equation '" + eq + "' has " + std::to_string(terms.size()) +
-                                                    " terms for " + std::to_string(ctx.num_inputs()) + " inputs");
-  // How many dims each ellipsis stands for.
-  std::vector<int64_t> ell(terms.size(), 0);
-  int64_t width = 0;
-  for (size_t k = 0; k < terms.size(); ++k) {
-    const int64_t rank = ctx.in(k).rank();
-    const bool has_ell = std::count(terms[k].begin(), terms[k].end(), kEllipsisToken) != 0;
-    const int64_t letters = static_cast<int64_t>(terms[k].size()) - (has_ell ? 1 : 0);
-    ctx.require(has_ell ? rank >= letters : rank == letters,
-                "input " + std::to_string(k) + " of rank " + std::to_string(rank) + " does not match its einsum term");
-    ell[k] = has_ell ? rank - letters : 0;
-    width = std::max(width, ell[k]);
-  }
-  ctx.require(width <= kMaxEllipsisDims, "an ellipsis may stand for at most 64 dims");
-  EinsumSpec spec;
-  std::vector<int> uses(kEllipsis, 0);
-  for (size_t k = 0; k < terms.size(); ++k) {
-    spec.operands.push_back(expand_ellipsis(terms[k], ell[k], width));
-    for (int l : terms[k])
-      if (l != kEllipsisToken) ++uses[l];
-  }
-  if (arrow != std::string::npos) {
-    std::vector<int> rhs = parse_term(ctx, eq.substr(arrow + 2));
-    const bool has_ell = std::count(rhs.begin(), rhs.end(), kEllipsisToken) != 0;
-    ctx.require(has_ell || width == 0, "the output term needs '...' for the inputs' ellipsis dims");
-    for (int l : rhs) {
-      if (l == kEllipsisToken) continue;
-      ctx.require(uses[l] > 0, "output label '" + std::string(1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"[l]) +
-                                   "' does not appear in the inputs");
-      ctx.require(std::count(rhs.begin(), rhs.end(), l) == 1, "the output term repeats a label");
-    }
-    spec.output = expand_ellipsis(rhs, width, width);
-  } else {
-    // Implicit output: the ellipsis dims, then the labels used exactly once, sorted.
-    for (int64_t j = 0; j < width; ++j) spec.output.push_back(kEllipsis + static_cast<int>(j));
-    for (int l = 0; l < kEllipsis; ++l)
-      if (uses[l] == 1) spec.output.push_back(l);
-  }
-  return spec;
-}
-
 }  // namespace
 
 // Sums the product of the operands over every assignment of the labels; labels missing from
@@ -127,7 +32,14 @@ Tensors ref_Einsum(const KernelContext& ctx) {
   for (size_t k = 0; k < ctx.num_inputs(); ++k)
     ctx.require(ctx.in(k).dtype() == dtype && dtype != DType::String && dtype != DType::Bool,
                 "inputs must share one numeric element type");
-  const EinsumSpec spec = parse_einsum(ctx);
+  std::vector<int64_t> ranks;
+  for (size_t k = 0; k < ctx.num_inputs(); ++k) ranks.push_back(ctx.in(k).rank());
+  EinsumSpec spec;
+  try {
+    spec = parse_einsum(ctx.attrs().get_string("equation", ""), ranks);
+  } catch (const Error& e) {
+    ctx.fail(e.what());
+  }
   const int max_label = kEllipsis + kMaxEllipsisDims;
   std::vector<int64_t> size(max_label, -1);  // -1: label unused
   for (size_t k = 0; k < spec.operands.size(); ++k)
