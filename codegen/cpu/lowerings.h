@@ -19,11 +19,11 @@ namespace nnc::cpu {
   X(Pad) X(DepthToSpace) X(SpaceToDepth) X(Trilu) X(Gather) X(GatherElements) X(GatherND) X(OneHot) X(EyeLike)  \
   X(Range) X(ConstantOfShape) X(Shape) X(Size) X(ReverseSequence)
 // lower_loss.cpp, lower_resize.cpp, lower_scatter.cpp, lower_conv_transpose.cpp, lower_quant.cpp,
-// lower_optimizers.cpp, lower_einsum.cpp, lower_sampling.cpp
+// lower_optimizers.cpp, lower_einsum.cpp, lower_sampling.cpp, lower_signal.cpp
 #define NNC_CPU_EXTRA_OPS(X)                                                                                  \
   X(NegativeLogLikelihoodLoss) X(SoftmaxCrossEntropyLoss) X(Resize) X(ScatterElements) X(ScatterND)            \
   X(ConvTranspose) X(QuantizeLinear) X(DequantizeLinear) X(DynamicQuantizeLinear) X(Adam) X(Adagrad)            \
-  X(Momentum) X(Einsum) X(GridSample)
+  X(Momentum) X(Einsum) X(GridSample) X(DFT) X(STFT)
 
 #define NNC_CPU_DECLARE(E) std::vector<TensorFunc> lower_##E(LowerContext& ctx);
 NNC_CPU_ELEMENTWISE_OPS(NNC_CPU_DECLARE)
