@@ -17,44 +17,6 @@ namespace nnc::cpu {
 
 namespace {
 
-struct ConvGeometry {
-  int64_t N, C, H, W, M, KH, KW, OH, OW, group;
-  int64_t sy, sx, dy, dx, py, px;  // strides, dilations, leading pads
-};
-
-ConvGeometry geometry(const LowerContext& ctx) {
-  const TensorFunc &x = ctx.in(0), &w = ctx.in(1);
-  ctx.require(x.rank() == 4 && w.rank() == 4, "only 2-D convolutions have compiled kernels");
-  ConvGeometry g{};
-  g.N = x.shape[0], g.C = x.shape[1], g.H = x.shape[2], g.W = x.shape[3];
-  g.M = w.shape[0], g.KH = w.shape[2], g.KW = w.shape[3];
-  g.OH = ctx.out_shape()[2], g.OW = ctx.out_shape()[3];
-  g.group = ctx.attrs().get_int("group", 1);
-  ctx.require(g.group >= 1 && g.C % g.group == 0 && g.M % g.group == 0 && w.shape[1] == g.C / g.group, "group");
-  auto ints = [&](const char* name, int64_t def) {
-    std::vector<int64_t> v = ctx.attrs().get_ints(name, {def, def});
-    ctx.require(v.size() == 2, name);
-    return v;
-  };
-  std::vector<int64_t> s = ints("strides", 1), d = ints("dilations", 1);
-  g.sy = s[0], g.sx = s[1], g.dy = d[0], g.dx = d[1];
-  std::string auto_pad = ctx.attrs().get_string("auto_pad", "NOTSET");
-  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-    auto lead = [&](int64_t in, int64_t out, int64_t stride, int64_t k, int64_t dil) {
-      int64_t total = std::max<int64_t>(0, (out - 1) * stride + (k - 1) * dil + 1 - in);
-      return auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-    };
-    g.py = lead(g.H, g.OH, g.sy, g.KH, g.dy), g.px = lead(g.W, g.OW, g.sx, g.KW, g.dx);
-  } else if (auto_pad == "VALID") {
-    g.py = g.px = 0;
-  } else {
-    std::vector<int64_t> pads = ctx.attrs().get_ints("pads", {0, 0, 0, 0});
-    ctx.require(pads.size() == 4, "pads");
-    g.py = pads[0], g.px = pads[1];
-  }
-  return g;
-}
-
 // The input with zeros around it where the convolution pads (then `pads` is set, and the
 // schedule decides where it is materialised); else the input itself.
 Func padded_input(const LowerContext& ctx, const ConvGeometry& g, bool& pads) {
@@ -86,10 +48,43 @@ int pick_row_tile(int64_t ow) {
 
 }  // namespace
 
+ConvGeometry conv_geometry(const LowerContext& ctx, size_t weights) {
+  const TensorFunc &x = ctx.in(0), &w = ctx.in(weights);
+  ctx.require(x.rank() == 4 && w.rank() == 4, "only 2-D convolutions have compiled kernels");
+  ConvGeometry g{};
+  g.N = x.shape[0], g.C = x.shape[1], g.H = x.shape[2], g.W = x.shape[3];
+  g.M = w.shape[0], g.KH = w.shape[2], g.KW = w.shape[3];
+  g.OH = ctx.out_shape()[2], g.OW = ctx.out_shape()[3];
+  g.group = ctx.attrs().get_int("group", 1);
+  ctx.require(g.group >= 1 && g.C % g.group == 0 && g.M % g.group == 0 && w.shape[1] == g.C / g.group, "group");
+  auto ints = [&](const char* name, int64_t def) {
+    std::vector<int64_t> v = ctx.attrs().get_ints(name, {def, def});
+    ctx.require(v.size() == 2, name);
+    return v;
+  };
+  std::vector<int64_t> s = ints("strides", 1), d = ints("dilations", 1);
+  g.sy = s[0], g.sx = s[1], g.dy = d[0], g.dx = d[1];
+  std::string auto_pad = ctx.attrs().get_string("auto_pad", "NOTSET");
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    auto lead = [&](int64_t in, int64_t out, int64_t stride, int64_t k, int64_t dil) {
+      int64_t total = std::max<int64_t>(0, (out - 1) * stride + (k - 1) * dil + 1 - in);
+      return auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    };
+    g.py = lead(g.H, g.OH, g.sy, g.KH, g.dy), g.px = lead(g.W, g.OW, g.sx, g.KW, g.dx);
+  } else if (auto_pad == "VALID") {
+    g.py = g.px = 0;
+  } else {
+    std::vector<int64_t> pads = ctx.attrs().get_ints("pads", {0, 0, 0, 0});
+    ctx.require(pads.size() == 4, "pads");
+    g.py = pads[0], g.px = pads[1];
+  }
+  return g;
+}
+
 std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   const TensorFunc &x = ctx.in(0), &w = ctx.in(1);
   ctx.require(x.dtype == DType::Float32 && w.dtype == DType::Float32, "compiled convolutions are float32");
-  ConvGeometry g = geometry(ctx);
+  ConvGeometry g = conv_geometry(ctx);
   bool pads = false;
   Func xp = padded_input(ctx, g, pads);
   const int Cg = static_cast<int>(g.C / g.group), Mg = static_cast<int>(g.M / g.group);

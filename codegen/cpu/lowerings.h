@@ -19,11 +19,12 @@ namespace nnc::cpu {
   X(Pad) X(DepthToSpace) X(SpaceToDepth) X(Trilu) X(Gather) X(GatherElements) X(GatherND) X(OneHot) X(EyeLike)  \
   X(Range) X(ConstantOfShape) X(Shape) X(Size) X(ReverseSequence)
 // lower_loss.cpp, lower_resize.cpp, lower_scatter.cpp, lower_conv_transpose.cpp, lower_quant.cpp,
-// lower_optimizers.cpp, lower_einsum.cpp, lower_sampling.cpp, lower_signal.cpp
+// lower_optimizers.cpp, lower_einsum.cpp, lower_sampling.cpp, lower_signal.cpp, lower_integer.cpp
 #define NNC_CPU_EXTRA_OPS(X)                                                                                  \
   X(NegativeLogLikelihoodLoss) X(SoftmaxCrossEntropyLoss) X(Resize) X(ScatterElements) X(ScatterND)            \
   X(ConvTranspose) X(QuantizeLinear) X(DequantizeLinear) X(DynamicQuantizeLinear) X(Adam) X(Adagrad)            \
-  X(Momentum) X(Einsum) X(GridSample) X(DFT) X(STFT)
+  X(Momentum) X(Einsum) X(GridSample) X(DFT) X(STFT) X(MatMulInteger) X(QLinearMatMul) X(ConvInteger)      \
+  X(QLinearConv)
 
 #define NNC_CPU_DECLARE(E) std::vector<TensorFunc> lower_##E(LowerContext& ctx);
 NNC_CPU_ELEMENTWISE_OPS(NNC_CPU_DECLARE)
@@ -75,5 +76,13 @@ Expr activation_expr(const LowerContext& ctx, const std::string& name, Expr x, f
 // The epilogue activation of a fused op (its "activation", "activation_alpha/beta"
 // attributes) applied to x at `index` of the output `shape`; PRelu's slope is input slope_input.
 Expr fused_activation(const LowerContext& ctx, Expr x, const Exprs& index, const Shape& shape, size_t slope_input);
+
+// A 2-D convolution's shape and attributes (x [N, C, H, W], w [M, C/group, KH, KW], the
+// output's OH x OW; w is input `weights`), NotLowerable for other ranks. (lower_conv.cpp)
+struct ConvGeometry {
+  int64_t N, C, H, W, M, KH, KW, OH, OW, group;
+  int64_t sy, sx, dy, dx, py, px;  // strides, dilations, leading pads
+};
+ConvGeometry conv_geometry(const LowerContext& ctx, size_t weights = 1);
 
 }  // namespace nnc::cpu
