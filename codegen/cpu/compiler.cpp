@@ -84,7 +84,12 @@ class GroupBuilder {
     std::vector<Shape> out_shapes;
     std::vector<DType> out_types;
     for (const Value* v : n.outputs) {
-      if (!v) throw NotLowerable("an omitted output");
+      if (!v) {  // the lowering skips it (LowerContext::omitted)
+        out_shapes.emplace_back();
+        out_types.push_back(DType::Undefined);
+        key += "->_";
+        continue;
+      }
       auto it = shapes_.find(v);
       if (it == shapes_.end() || !v->is_plain_tensor()) throw NotLowerable("output '" + v->name + "' has no static shape");
       if (!lowerable_type(v->dtype)) throw NotLowerable(std::string("output type ") + dtype_name(v->dtype));
@@ -98,6 +103,7 @@ class GroupBuilder {
     std::vector<TensorFunc> outs = lowering(ctx);
     if (outs.size() != n.outputs.size()) throw NotLowerable("lowering gave the wrong number of outputs");
     for (size_t i = 0; i < outs.size(); ++i) {
+      if (!n.outputs[i]) continue;
       if (outs[i].shape != out_shapes[i] || outs[i].dtype != out_types[i])
         throw NotLowerable("lowering gave " + std::string(dtype_name(outs[i].dtype)) + shape_str(outs[i].shape) +
                            " for output " + std::to_string(i) + ", inferred " + dtype_name(out_types[i]) +
@@ -361,6 +367,7 @@ std::shared_ptr<Program> compile_graph(const Graph& g, const ShapeMap& given_sha
         // Schedule and compile.
         std::vector<Func> out_funcs;
         for (size_t i = 0; i < outs.size(); ++i) {
+          if (!last->outputs[i]) continue;
           Func f = outs[i].f;
           constrain_dense(f.output_buffer(), outs[i].shape);
           if (outs.size() == 1 && head_ctx->schedule) head_ctx->schedule(f, outs[i].shape);
@@ -391,7 +398,7 @@ std::shared_ptr<Program> compile_graph(const Graph& g, const ShapeMap& given_sha
           prog->slots.push_back(std::move(s));
           step.inputs.push_back(static_cast<int>(prog->slots.size() - 1));
         }
-        for (const Value* v : last->outputs) step.outputs.push_back(slot(v));
+        for (const Value* v : last->outputs) if (v) step.outputs.push_back(slot(v));
         ++rep.kernels;
       } catch (const std::exception& e) {
         // NotLowerable, or Halide rejecting a pipeline (a bug in a lowering or schedule): the

@@ -104,6 +104,7 @@ int64_t block_size(const LowerContext& ctx, const TensorFunc& x) {
 
 TensorFunc define_output(LowerContext& ctx, size_t k, const Shape& shape,
                          const std::function<Expr(const Exprs&)>& body) {
+  if (ctx.omitted(k)) return TensorFunc{};
   ctx.require(shape == ctx.out_shape(k), "output shape " + shape_str(shape) + " differs from the inferred " +
                                              shape_str(ctx.out_shape(k)));
   for (size_t i = 0; i < ctx.num_inputs(); ++i)

@@ -76,6 +76,8 @@ class LowerContext {
   size_t num_outputs() const { return out_shapes_.size(); }
   const Shape& out_shape(size_t i = 0) const { return out_shapes_.at(i); }
   DType out_dtype(size_t i = 0) const { return out_dtypes_.at(i); }
+  // The node leaves output i out: its TensorFunc is ignored (define_output skips it).
+  bool omitted(size_t i) const { return out_dtypes_.at(i) == DType::Undefined; }
   // A tensor computed at compile time (e.g. weights re-packed into the layout a kernel
   // wants), passed to the kernel as an extra input buffer.
   TensorFunc add_constant(Tensor t, const std::string& name);

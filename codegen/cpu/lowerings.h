@@ -19,12 +19,13 @@ namespace nnc::cpu {
   X(Pad) X(DepthToSpace) X(SpaceToDepth) X(Trilu) X(Gather) X(GatherElements) X(GatherND) X(OneHot) X(EyeLike)  \
   X(Range) X(ConstantOfShape) X(Shape) X(Size) X(ReverseSequence)
 // lower_loss.cpp, lower_resize.cpp, lower_scatter.cpp, lower_conv_transpose.cpp, lower_quant.cpp,
-// lower_optimizers.cpp, lower_einsum.cpp, lower_sampling.cpp, lower_signal.cpp, lower_integer.cpp
+// lower_optimizers.cpp, lower_einsum.cpp, lower_sampling.cpp, lower_signal.cpp, lower_integer.cpp,
+// lower_recurrent.cpp
 #define NNC_CPU_EXTRA_OPS(X)                                                                                  \
   X(NegativeLogLikelihoodLoss) X(SoftmaxCrossEntropyLoss) X(Resize) X(ScatterElements) X(ScatterND)            \
   X(ConvTranspose) X(QuantizeLinear) X(DequantizeLinear) X(DynamicQuantizeLinear) X(Adam) X(Adagrad)            \
   X(Momentum) X(Einsum) X(GridSample) X(DFT) X(STFT) X(MatMulInteger) X(QLinearMatMul) X(ConvInteger)      \
-  X(QLinearConv)
+  X(QLinearConv) X(RNN) X(GRU) X(LSTM)
 
 #define NNC_CPU_DECLARE(E) std::vector<TensorFunc> lower_##E(LowerContext& ctx);
 NNC_CPU_ELEMENTWISE_OPS(NNC_CPU_DECLARE)
@@ -63,7 +64,8 @@ Expr from_double(DType t, Expr v);
 
 // Output k of ctx's node, named after it. `shape` is what the op's semantics give; it must
 // equal out_shape(k), and every tensor of the node must be int32-addressable (Halide indexes
-// with int32), else NotLowerable. An empty output is defined as zeros without calling body.
+// with int32), else NotLowerable. An empty output is defined as zeros without calling body,
+// and an omitted one (LowerContext::omitted) as nothing.
 // (lower_movement.cpp)
 TensorFunc define_output(LowerContext& ctx, size_t k, const Shape& shape,
                          const std::function<Expr(const Exprs&)>& body);

@@ -1,4 +1,5 @@
 #include "runtime/ref/kernels.h"
+#include "runtime/ref/recurrent_spec.h"
 
 // Reference kernels of the recurrent ops RNN, GRU and LSTM. They share one skeleton
 // (read and check the inputs, loop over directions, batch entries and time steps, write
@@ -19,101 +20,29 @@ namespace nnc {
 
 namespace {
 
-// ---- activations (the names the ONNX spec lists for the recurrent ops) ----
+// ---- activations ----
 
-enum class ActKind { Relu, Tanh, Sigmoid, Affine, LeakyRelu, ThresholdedRelu, ScaledTanh, HardSigmoid, Elu, Softsign, Softplus };
-
-struct ActInfo {
-  const char* name;
-  ActKind kind;
-  int num_params;            // how many of (alpha, beta) it takes from the attribute lists
-  double default_alpha, default_beta;  // the defaults of the matching ONNX operators
-};
-
-constexpr ActInfo kActivations[] = {
-    {"relu", ActKind::Relu, 0, 0, 0},
-    {"tanh", ActKind::Tanh, 0, 0, 0},
-    {"sigmoid", ActKind::Sigmoid, 0, 0, 0},
-    {"affine", ActKind::Affine, 2, 1.0, 0.0},
-    {"leakyrelu", ActKind::LeakyRelu, 1, 0.01, 0},
-    {"thresholdedrelu", ActKind::ThresholdedRelu, 1, 1.0, 0},
-    {"scaledtanh", ActKind::ScaledTanh, 2, 1.0, 1.0},
-    {"hardsigmoid", ActKind::HardSigmoid, 2, 0.2, 0.5},
-    {"elu", ActKind::Elu, 1, 1.0, 0},
-    {"softsign", ActKind::Softsign, 0, 0, 0},
-    {"softplus", ActKind::Softplus, 0, 0, 0},
-};
+double apply(const RecurrentActivation& act, double x) {
+  switch (act.kind) {
+    case ActKind::Relu: return std::max(x, 0.0);
+    case ActKind::Tanh: return std::tanh(x);
+    case ActKind::Sigmoid: return 1.0 / (1.0 + std::exp(-x));
+    case ActKind::Affine: return act.alpha * x + act.beta;
+    case ActKind::LeakyRelu: return x >= 0 ? x : act.alpha * x;
+    case ActKind::ThresholdedRelu: return x > act.alpha ? x : 0.0;
+    case ActKind::ScaledTanh: return act.alpha * std::tanh(act.beta * x);
+    case ActKind::HardSigmoid: return std::clamp(act.alpha * x + act.beta, 0.0, 1.0);
+    case ActKind::Elu: return x >= 0 ? x : act.alpha * (std::exp(x) - 1.0);
+    case ActKind::Softsign: return x / (1.0 + std::fabs(x));
+    case ActKind::Softplus: return x > 30 ? x : std::log1p(std::exp(x));  // avoids exp overflow
+  }
+  return x;
+}
 
 struct Activation {
-  ActKind kind = ActKind::Tanh;
-  double alpha = 0, beta = 0;
-
-  double operator()(double x) const {
-    switch (kind) {
-      case ActKind::Relu: return std::max(x, 0.0);
-      case ActKind::Tanh: return std::tanh(x);
-      case ActKind::Sigmoid: return 1.0 / (1.0 + std::exp(-x));
-      case ActKind::Affine: return alpha * x + beta;
-      case ActKind::LeakyRelu: return x >= 0 ? x : alpha * x;
-      case ActKind::ThresholdedRelu: return x > alpha ? x : 0.0;
-      case ActKind::ScaledTanh: return alpha * std::tanh(beta * x);
-      case ActKind::HardSigmoid: return std::clamp(alpha * x + beta, 0.0, 1.0);
-      case ActKind::Elu: return x >= 0 ? x : alpha * (std::exp(x) - 1.0);
-      case ActKind::Softsign: return x / (1.0 + std::fabs(x));
-      case ActKind::Softplus: return x > 30 ? x : std::log1p(std::exp(x));  // avoids exp overflow
-    }
-    return x;
-  }
+  RecurrentActivation act;
+  double operator()(double x) const { return apply(act, x); }
 };
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-const std::vector<std::string>* string_list_attr(const KernelContext& ctx, const std::string& name) {
-  auto it = ctx.attrs().all().find(name);
-  if (it == ctx.attrs().all().end()) return nullptr;
-  const auto* v = std::get_if<std::vector<std::string>>(&it->second);
-  ctx.require(v != nullptr, "attribute '" + name + "' must be a list of strings");
-  return v;
-}
-
-// The activations of every direction, `per_dir` each (f; f,g; or f,g,h). Without the
-// attribute the op's defaults apply; a list for one direction is reused for both. Like
-// onnxruntime, activation_alpha / activation_beta values are consumed in order, only by
-// the activations that take a parameter; missing ones fall back to the defaults.
-std::vector<Activation> read_activations(const KernelContext& ctx, const std::vector<std::string>& defaults,
-                                         int64_t num_dirs) {
-  size_t per_dir = defaults.size();
-  std::vector<std::string> names;
-  if (const auto* given = string_list_attr(ctx, "activations")) names = *given;
-  if (names.empty()) names = defaults;
-  // ONNX's RNN schema declares the default ["Tanh", "Tanh"] (both directions), which the
-  // importer fills in for one-directional nodes too: keep the first direction's share.
-  if (num_dirs == 1 && names.size() == 2 * per_dir) names.resize(per_dir);
-  if (names.size() == per_dir && num_dirs == 2) {
-    const std::vector<std::string> one_direction = names;
-    names.insert(names.end(), one_direction.begin(), one_direction.end());
-  }
-  ctx.require(names.size() == per_dir * static_cast<size_t>(num_dirs),
-              "expected " + std::to_string(per_dir * num_dirs) + " activations, got " + std::to_string(names.size()));
-  std::vector<float> alphas = ctx.attrs().get_floats("activation_alpha");
-  std::vector<float> betas = ctx.attrs().get_floats("activation_beta");
-  size_t next_alpha = 0, next_beta = 0;
-  std::vector<Activation> acts;
-  for (const std::string& name : names) {
-    const ActInfo* info = nullptr;
-    for (const ActInfo& a : kActivations)
-      if (lower(name) == a.name) info = &a;
-    ctx.require(info != nullptr, "unsupported activation '" + name + "'");
-    Activation act{info->kind, info->default_alpha, info->default_beta};
-    if (info->num_params >= 1 && next_alpha < alphas.size()) act.alpha = alphas[next_alpha++];
-    if (info->num_params >= 2 && next_beta < betas.size()) act.beta = betas[next_beta++];
-    acts.push_back(act);
-  }
-  return acts;
-}
 
 // ---- the cells: one time step of one batch entry in one direction ----
 
@@ -216,12 +145,6 @@ void require_shape(const KernelContext& ctx, const Tensor& t, const Shape& want,
   ctx.require(t.shape() == want, what + " must have shape " + shape_str(want) + ", got " + shape_str(t.shape()));
 }
 
-int64_t num_directions(const KernelContext& ctx, const std::string& direction) {
-  if (direction == "forward" || direction == "reverse") return 1;
-  ctx.require(direction == "bidirectional", "unknown direction '" + direction + "'");
-  return 2;
-}
-
 // Inputs: X, W, R, B, sequence_lens, initial_h, and for LSTM initial_c, P.
 Tensors run_recurrent(const KernelContext& ctx, const OpSpec& spec) {
   const Tensor& X = ctx.in(0);
@@ -232,7 +155,9 @@ Tensors run_recurrent(const KernelContext& ctx, const OpSpec& spec) {
   const int64_t layout = ctx.attrs().get_int("layout", 0);
   ctx.require(layout == 0 || layout == 1, "layout must be 0 or 1");
   const std::string direction = ctx.attrs().get_string("direction", "forward");
-  const int64_t D = num_directions(ctx, direction);
+  ctx.require(direction == "forward" || direction == "reverse" || direction == "bidirectional",
+              "unknown direction '" + direction + "'");
+  const int64_t D = direction == "bidirectional" ? 2 : 1;
   const int64_t S = X.dim(layout == 0 ? 0 : 1), N = X.dim(layout == 0 ? 1 : 0), I = X.dim(2);
   const int64_t H = ctx.attrs().get_int("hidden_size", R.dim(2));
   const int64_t G = spec.num_gates;
@@ -262,7 +187,12 @@ Tensors run_recurrent(const KernelContext& ctx, const OpSpec& spec) {
   ctx.require(!cfg.has_clip || cfg.clip >= 0, "clip must be non-negative");
   cfg.linear_before_reset = ctx.attrs().get_int("linear_before_reset", 0) != 0;
   cfg.input_forget = ctx.attrs().get_int("input_forget", 0) != 0;
-  const std::vector<Activation> acts = read_activations(ctx, spec.default_activations, D);
+  std::vector<Activation> acts;
+  try {
+    for (const RecurrentActivation& a : recurrent_activations(ctx.attrs(), spec.default_activations, D)) acts.push_back({a});
+  } catch (const Error& e) {
+    ctx.fail(e.what());
+  }
 
   const std::vector<double> x = as_doubles(X), w = as_doubles(W), r = as_doubles(R);
   const std::vector<double> b = B ? as_doubles(*B) : std::vector<double>(static_cast<size_t>(D * 2 * GH), 0.0);
