@@ -1,4 +1,4 @@
-// Lowerings of the pooling ops: MaxPool (without its Indices output), AveragePool and the
+// Lowerings of the pooling ops: MaxPool (with its Indices output), AveragePool and the
 // global pools, over any number of spatial axes, following runtime/ref/pool.cpp: the same
 // window geometry (auto_pad, pads, ceil_mode, dilations), NaN-propagating maxima, averages
 // accumulated in double over the in-range taps (or the padded window with count_include_pad).
@@ -142,14 +142,49 @@ std::vector<TensorFunc> global_pool(LowerContext& ctx, bool is_max) {
 
 }  // namespace
 
+namespace {
+
+Expr nan_of(const Expr& e) { return e.type().is_float() ? Halide::is_nan(e) : Halide::Internal::const_false(); }
+
+// MaxPool with its Indices output: the first maximum in row-major window order (NaN wins),
+// as an offset into the whole input with the spatial axes row- or column-major
+// (storage_order); -1 for a window wholly in the padding.
+std::vector<TensorFunc> max_pool_with_indices(LowerContext& ctx, const PoolGeometry& g, const Shape& out, bool column_major) {
+  const TensorFunc& x = ctx.in(0);
+  ctx.require(halide_type(x.dtype).bits() > 16 || !is_float(x.dtype), "half-precision max pooling with indices");
+  const size_t n = g.kernel.size();
+  std::vector<Var> v = onnx_vars(static_cast<int>(out.size()), "p");
+  std::vector<Var> args(v.rbegin(), v.rend());
+  Halide::RDom r = kernel_domain(g);
+  Tap t = tap_at(g, r, Exprs(v.begin(), v.end()));
+  const int64_t in_sp = numel_of(Shape(x.shape.begin() + 2, x.shape.end()));
+  Expr offset = (Halide::cast<int64_t>(v[0]) * Expr(x.shape[1]) + v[1]) * Expr(in_sp);
+  int64_t stride = 1;
+  for (size_t k = 0; k < n; ++k) {  // the spatial index in the Indices' order
+    size_t axis = column_major ? k : n - 1 - k;
+    offset = offset + Halide::cast<int64_t>(t.index[2 + axis]) * Expr(stride);
+    stride *= g.in[axis];
+  }
+  Func best(func_name(ctx.node.name + "_argmax"));
+  best(args) = {lowest_finite(x.dtype), Expr(int64_t{-1})};
+  Expr value = x.at(t.index), old = best(args)[0];
+  Expr take = t.valid && (best(args)[1] < 0 || (!nan_of(old) && (value > old || nan_of(value))));
+  best(args) = {Halide::select(take, value, old), Halide::select(take, offset, best(args)[1])};
+  schedule_root(best, out, numel_of(out) * numel_of(g.kernel));
+  return {define_output(ctx, 0, out, [&](const Exprs& i) { return best(Exprs(i.rbegin(), i.rend()))[0]; }),
+          define_output(ctx, 1, out, [&](const Exprs& i) { return best(Exprs(i.rbegin(), i.rend()))[1]; })};
+}
+
+}  // namespace
+
 std::vector<TensorFunc> lower_MaxPool(LowerContext& ctx) {
   const TensorFunc& x = ctx.in(0);
-  ctx.require(ctx.num_outputs() == 1, "the Indices output runs on the reference kernel");
   ctx.require(x.dtype != DType::Bool, "bool max pooling");
   const int64_t order = ctx.attrs().get_int("storage_order", 0);
   ctx.require(order == 0 || order == 1, "storage_order must be 0 or 1");
   PoolGeometry g = pool_geometry(ctx, x.shape);
   Shape out = pooled_shape(ctx, x.shape, g);
+  if (ctx.num_outputs() > 1 && !ctx.omitted(1)) return max_pool_with_indices(ctx, g, out, order == 1);
   const size_t n = g.kernel.size();
   std::vector<Var> v = onnx_vars(static_cast<int>(out.size()), "p");
   std::vector<Var> args(v.rbegin(), v.rend());
