@@ -1,4 +1,4 @@
-// Lowering of 2-D float32 ConvTranspose (group, strides, dilations, pads, output_padding,
+// Lowering of 1-D and 2-D float32 ConvTranspose (group, strides, dilations, pads, output_padding,
 // output_shape, auto_pad), following the geometry of runtime/ref/conv.cpp. Written as a
 // gather: output position o takes the taps k with (o + pad - k * dilation) divisible by the
 // stride and the quotient inside the input. The output is split into stride phases
@@ -28,9 +28,9 @@ std::vector<int64_t> axis_ints(const LowerContext& ctx, const char* name, size_t
   return v;
 }
 
-// The reference's transpose_geometry for the two spatial axes.
+// The reference's transpose_geometry for the spatial axes.
 std::vector<Axis> geometry(const LowerContext& ctx, const Shape& x, const Shape& w) {
-  const size_t n = 2;
+  const size_t n = x.size() - 2;
   std::string auto_pad = ctx.attrs().get_string("auto_pad", "NOTSET");
   if (auto_pad.empty()) auto_pad = "NOTSET";
   ctx.require(auto_pad == "NOTSET" || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER" || auto_pad == "VALID",
@@ -70,7 +70,9 @@ std::vector<Axis> geometry(const LowerContext& ctx, const Shape& x, const Shape&
 
 std::vector<TensorFunc> lower_ConvTranspose(LowerContext& ctx) {
   const TensorFunc &x = ctx.in(0), &w = ctx.in(1);
-  ctx.require(x.rank() == 4 && w.rank() == 4, "only 2-D transposed convolutions have compiled kernels");
+  ctx.require((x.rank() == 3 || x.rank() == 4) && w.rank() == x.rank(),
+              "only 1-D and 2-D transposed convolutions have compiled kernels");
+  const bool one_d = x.rank() == 3;
   ctx.require(x.dtype == DType::Float32 && w.dtype == DType::Float32, "compiled transposed convolutions are float32");
   const int64_t N = x.shape[0], C = x.shape[1], group = ctx.attrs().get_int("group", 1);
   ctx.require(group >= 1 && C % group == 0 && w.shape[0] == C, "group, or W does not match X's channels");
@@ -78,9 +80,17 @@ std::vector<TensorFunc> lower_ConvTranspose(LowerContext& ctx) {
   ctx.require(Cg >= 1 && Mg >= 1 && M <= kMaxExtent, "channels");
   const TensorFunc* bias = ctx.has_input(2) ? &ctx.in(2) : nullptr;
   ctx.require(!bias || (bias->dtype == DType::Float32 && bias->shape == Shape{M}), "bias must be float32 [M]");
-  const std::vector<Axis> ax = geometry(ctx, x.shape, w.shape);
+  std::vector<Axis> ax = geometry(ctx, x.shape, w.shape);
+  if (one_d) ax.insert(ax.begin(), Axis{1, 1, 1, 1, 1, 0});  // a unit y axis
   const Axis &ay = ax[0], &axx = ax[1];
-  const Shape out{N, M, ay.out, axx.out};
+  const Shape out = one_d ? Shape{N, M, axx.out} : Shape{N, M, ay.out, axx.out};
+  // x and w as 2-D: (ix, iy, c, n) and (kx, ky, m, c).
+  Func x2(func_name(ctx.node.name + "_x")), w2(func_name(ctx.node.name + "_w"));
+  {
+    Var a("a"), b("b"), c("c"), d("d");
+    x2(a, b, c, d) = one_d ? x.f(a, c, d) : x.f(a, b, c, d);
+    w2(a, b, c, d) = one_d ? w.f(a, c, d) : w.f(a, b, c, d);
+  }
   if (numel_of(out) == 0) return {define_output(ctx, 0, out, [](const Exprs&) { return i32(0); })};
 
   // The input with zeros around it (as far as the taps reach), so the taps' loads are dense.
@@ -88,7 +98,7 @@ std::vector<TensorFunc> lower_ConvTranspose(LowerContext& ctx) {
   Func xp(func_name(ctx.node.name + "_padded"));
   Expr in_range = ix_ >= 0 && ix_ < i32(axx.in) && iy_ >= 0 && iy_ < i32(ay.in);
   xp(ix_, iy_, cc, n) = Halide::select(
-      in_range, x.f(Halide::clamp(ix_, 0, i32(axx.in - 1)), Halide::clamp(iy_, 0, i32(ay.in - 1)), cc, n), 0.0f);
+      in_range, x2(Halide::clamp(ix_, 0, i32(axx.in - 1)), Halide::clamp(iy_, 0, i32(ay.in - 1)), cc, n), 0.0f);
   xp.compute_root().parallel(cc).vectorize(ix_, 8, Halide::TailStrategy::GuardWithIf);
 
   // acc(qx, qy, px, py, m, n): output (qy * sy + py, qx * sx + px) of channel m, image n.
@@ -101,7 +111,7 @@ std::vector<TensorFunc> lower_ConvTranspose(LowerContext& ctx) {
   r.where(rest(axx, px, r.x) % i32(axx.stride) == 0 && rest(ay, py, r.y) % i32(ay.stride) == 0);
   Expr ix = qx + rest(axx, px, r.x) / i32(axx.stride), iy = qy + rest(ay, py, r.y) / i32(ay.stride);
   Expr c = (m / i32(Mg)) * i32(Cg) + r.z;
-  acc(qx, qy, px, py, m, n) += xp(ix, iy, c, n) * w.f(r.x, r.y, m % i32(Mg), c);
+  acc(qx, qy, px, py, m, n) += xp(ix, iy, c, n) * w2(r.x, r.y, m % i32(Mg), c);
 
   Var task("task");
   acc.compute_root().fuse(m, n, task).parallel(task).vectorize(qx, 8, Halide::TailStrategy::GuardWithIf);
@@ -112,6 +122,7 @@ std::vector<TensorFunc> lower_ConvTranspose(LowerContext& ctx) {
       .vectorize(qx, 8, Halide::TailStrategy::GuardWithIf);
   const int sy = static_cast<int>(ay.stride), sx = static_cast<int>(axx.stride);
   return {define_output(ctx, 0, out, [&](const Exprs& i) {
+    if (one_d) return acc(i[2] / sx, 0, i[2] % sx, 0, i[1], i[0]);
     return acc(i[3] / sx, i[2] / sy, i[3] % sx, i[2] % sy, i[1], i[0]);
   })};
 }

@@ -1,4 +1,4 @@
-// Lowerings of the indexing ops (Gather, GatherElements, GatherND, OneHot, ReverseSequence)
+// Lowerings of the indexing ops (Gather, GatherElements, GatherND, OneHot, ReverseSequence, TopK)
 // and of the tensor sources (EyeLike, Range, ConstantOfShape, Shape, Size).
 // Indices and sequence lengths are read at run time. An out-of-range index fails the kernel
 // with an error naming it, as the reference does (Halide::require); the index is also
@@ -208,6 +208,54 @@ std::vector<TensorFunc> lower_Shape(LowerContext& ctx) {
 std::vector<TensorFunc> lower_Size(LowerContext& ctx) {
   int64_t n = numel_of(ctx.in(0).shape);
   return {define_output(ctx, 0, {}, [&](const Exprs&) { return Expr(n); })};
+}
+
+}  // namespace nnc::cpu
+
+namespace nnc::cpu {
+
+// TopK by ranks, as the reference orders them: NaN above every number, ties to the smaller
+// index, always sorted. Each element's rank along the axis counts the elements ahead of it
+// (O(n^2) per row: for the short rows TopK usually sees); output j is the element ranked j.
+std::vector<TensorFunc> lower_TopK(LowerContext& ctx) {
+  const TensorFunc& x = ctx.in(0);
+  ctx.require(x.rank() >= 1 && x.dtype != DType::Bool, "input must be a numeric tensor of rank >= 1");
+  halide_type(x.dtype);
+  const int64_t axis = normalize_axis(ctx, ctx.attrs().get_int("axis", -1), x.rank());
+  const int64_t k = ctx.attrs().has("k") ? ctx.attrs().get_int("k", 0) : ctx.const_ints(1).at(0);
+  const int64_t n = x.shape[axis];
+  ctx.require(k >= 0 && k <= n && n < (int64_t{1} << 31), "k is out of range");
+  const bool largest = ctx.attrs().get_int("largest", 1) != 0;
+  auto value = [&](Exprs idx, Expr j) {
+    idx[axis] = j;
+    Expr v = x.at(idx);
+    return v.type().is_float() && v.type().bits() == 16 ? Halide::cast<float>(v) : v;
+  };
+  auto is_nan = [](Expr v) { return v.type().is_float() ? Halide::is_nan(v) : Halide::Internal::const_false(); };
+  auto less = [&](Expr a, Expr b) { return !is_nan(a) && (is_nan(b) || a < b); };
+  TensorFunc rank = define(ctx.node.name + "_rank", x.shape, DType::Int32, [&](const Exprs& idx) {
+    Halide::RDom i(0, i32(n));
+    Expr a = value(idx, i), b = value(idx, idx[axis]);
+    Expr ahead = largest ? less(b, a) : less(a, b);
+    Expr equal = !less(a, b) && !less(b, a);
+    return Halide::sum(Halide::select(ahead || (equal && i < idx[axis]), 1, 0));
+  });
+  rank.f.compute_root();
+  Shape out = x.shape;
+  out[axis] = k;
+  // The index of the element ranked idx[axis] (the clamp bounds the data-dependent load).
+  auto ranked = [&](const Exprs& idx) {
+    Halide::RDom j(0, i32(n));
+    Exprs at = idx;
+    at[axis] = j;
+    return Halide::clamp(Halide::sum(Halide::select(rank.at(at) == idx[axis], j, 0)), 0, i32(n - 1));
+  };
+  return {define_output(ctx, 0, out, [&](const Exprs& i) {
+            Exprs at = i;
+            at[axis] = ranked(i);
+            return x.at(at);
+          }),
+          define_output(ctx, 1, out, [&](const Exprs& i) { return Halide::cast<int64_t>(ranked(i)); })};
 }
 
 }  // namespace nnc::cpu
