@@ -203,12 +203,61 @@ std::vector<TensorFunc> lower_LayerNormalization(LowerContext& ctx) {
   return outs;
 }
 
+namespace {
+
+// Training mode: normalised with the batch's mean and population variance per channel; the
+// running statistics blend in the batch's with `momentum`; opsets < 14 also output the
+// batch's (saved_mean, saved_var).
+std::vector<TensorFunc> batch_norm_training(LowerContext& ctx, const TensorFunc& x) {
+  ctx.require(x.rank() >= 2, "X must be [N, C, ...] in training mode");
+  const int64_t channels = x.shape[1];
+  for (size_t k = 1; k <= 4; ++k) {
+    halide_type(ctx.in(k).dtype);
+    ctx.require(ctx.in(k).shape == Shape{channels}, "scale, B, mean and var must have shape [C]");
+  }
+  const Expr eps(static_cast<double>(ctx.attrs().get_float("epsilon", 1e-5f)));
+  const Expr momentum(static_cast<double>(ctx.attrs().get_float("momentum", 0.9f)));
+  std::vector<bool> reduced(x.shape.size(), true);
+  reduced[1] = false;
+  Moments mo = moments(ctx.node.name, x, reduced, [](Expr sq, Expr n, const Exprs&) { return sq / n; });
+  auto stat = [&](const TensorFunc& t, const Exprs& c) {  // a [C] index into a per-group Func
+    Exprs g(x.shape.size(), Expr(0));
+    g[1] = c[0];
+    return t.at(g);
+  };
+  const TensorFunc &scale = ctx.in(1), &bias = ctx.in(2), &mean = ctx.in(3), &var = ctx.in(4);
+  std::vector<TensorFunc> outs{define_output(ctx, 0, x.shape, [&](const Exprs& i) {
+    Exprs g = group_index(reduced, i);
+    Expr k = as_double(scale.at({i[1]})) / Halide::sqrt(mo.spread.at(g) + eps);
+    return (as_double(x.at(i)) - mo.mean.at(g)) * k + as_double(bias.at({i[1]}));
+  })};
+  const Shape c_shape{channels};
+  auto running = [&](size_t k, const TensorFunc& old, const TensorFunc& batch) {
+    return define_output(ctx, k, c_shape, [&](const Exprs& c) {
+      return as_double(old.at(c)) * momentum + stat(batch, c) * (Expr(1.0) - momentum);
+    });
+  };
+  if (ctx.num_outputs() > 1) outs.push_back(running(1, mean, mo.mean));
+  if (ctx.num_outputs() > 2) outs.push_back(running(2, var, mo.spread));
+  if (ctx.num_outputs() > 3) outs.push_back(define_output(ctx, 3, c_shape, [&](const Exprs& c) { return stat(mo.mean, c); }));
+  if (ctx.num_outputs() > 4) outs.push_back(define_output(ctx, 4, c_shape, [&](const Exprs& c) { return stat(mo.spread, c); }));
+  return outs;
+}
+
+}  // namespace
+
 std::vector<TensorFunc> lower_BatchNormalization(LowerContext& ctx) {
   const TensorFunc& x = float_input(ctx);
-  // More outputs mean training (running and saved statistics); the reference handles it.
-  ctx.require(ctx.num_outputs() == 1, "training mode runs on the reference kernel");
-  ctx.require(ctx.opset < 14 || ctx.attrs().get_int("training_mode", 0) == 0, "training mode");
+  // Training mode: opset 14+ says so with training_mode; before, the extra outputs (running
+  // and saved statistics) mark it. Other combinations are errors the reference reports.
+  bool extra = false;
+  for (size_t k = 1; k < ctx.num_outputs(); ++k) extra = extra || !ctx.omitted(k);
+  const bool training = ctx.opset >= 14 ? ctx.attrs().get_int("training_mode", 0) != 0 : extra;
+  ctx.require(ctx.num_outputs() <= (ctx.opset >= 14 ? 3u : 5u) && (training || !extra) &&
+                  (ctx.opset >= 7 || !extra || ctx.attrs().get_int("is_test", 0) == 0),
+              "outputs that do not match the mode");
   ctx.require(ctx.opset >= 9 || ctx.attrs().get_int("spatial", 1) != 0, "spatial=0");
+  if (training) return batch_norm_training(ctx, x);
   ctx.require(x.rank() >= 1, "X must have rank >= 1");
   const int64_t channels = x.rank() >= 2 ? x.shape[1] : 1;  // a rank-1 X is [N] with C = 1
   for (size_t k = 1; k <= 4; ++k) {
