@@ -11,6 +11,7 @@
 
 #include "codegen/cpu/kernel_cache.h"
 #include "frontend/builder.h"
+#include "frontend/onnx.h"
 #include "runtime/memory_plan.h"
 #include "runtime/session.h"
 
@@ -148,6 +149,34 @@ TEST_CASE("cpu backend: symbolic batch sizes are compiled per shape", "[cpu]") {
     CHECK(max_rel_diff(got[0], run_reference(*g, in)[0]) < 1e-5);
     CHECK(s.program()->fallback_nodes().empty());
   }
+}
+
+TEST_CASE("cpu backend: small inputs that set a kernel's parameters are compiled per value, up to a limit", "[cpu]") {
+  // ONNX's test_slice: y = x[starts[0]:ends[0], starts[1]:ends[1]] (axes 0 and 1), every
+  // bound a graph input, y declared [3, 10, 5].
+  std::shared_ptr<const Graph> g = import_onnx_file("/usr/share/libonnx-testdata/data/node/test_slice/model.onnx");
+  Session s(g);
+  Tensor x(DType::Float32, {20, 10, 5});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(i);  // x[a][b][c] = 50a + 5b + c
+  auto ints = [](std::vector<int64_t> v) {
+    Tensor t(DType::Int64, {static_cast<int64_t>(v.size())});
+    std::copy(v.begin(), v.end(), t.data<int64_t>());
+    return t;
+  };
+  auto run = [&](int64_t row) {  // rows row..row+2, all of axis 1
+    Tensor y = s.run_tensors({{"x", x}, {"starts", ints({row, 0})}, {"ends", ints({row + 3, 10})},
+                              {"axes", ints({0, 1})}, {"steps", ints({1, 1})}})[0];
+    REQUIRE(y.shape() == Shape{3, 10, 5});
+    for (int64_t i = 0; i < y.numel(); ++i) CHECK(y.data<float>()[i] == static_cast<float>(50 * row + i));
+  };
+  for (int64_t row : {0, 4, 0, 17}) {
+    run(row);
+    CHECK(s.program()->fallback_nodes().empty());
+  }
+  // 16 specialisations at most: further values run the general program, with Slice on its
+  // reference kernel, as correctly.
+  for (int64_t row = 1; row <= 16; ++row) run(row);
+  CHECK(s.program()->fallback_nodes().size() == 1);
 }
 
 TEST_CASE("cpu backend: wrong input shapes are clear errors", "[cpu]") {
