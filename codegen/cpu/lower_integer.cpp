@@ -9,8 +9,6 @@
 namespace nnc::cpu {
 namespace {
 
-Expr as_double(Expr e) { return Halide::cast(Halide::Float(64), std::move(e)); }
-
 // Input `input` (a scale or zero point) at position `along` of the axis it may vary along;
 // absent, `fallback`.
 Expr param(const LowerContext& ctx, size_t input, int64_t axis_len, Expr along, Expr fallback) {

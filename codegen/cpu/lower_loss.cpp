@@ -13,8 +13,6 @@
 namespace nnc::cpu {
 namespace {
 
-Expr as_double(Expr e) { return Halide::cast(Halide::Float(64), std::move(e)); }
-
 // Labels, weights, ignore_index and reduction, checked as the reference checks them.
 struct LossSetup {
   const TensorFunc* x = nullptr;

@@ -12,8 +12,6 @@
 namespace nnc::cpu {
 namespace {
 
-Expr as_double(Expr e) { return Halide::cast(Halide::Float(64), std::move(e)); }
-
 // Input 0 of a float-only op.
 const TensorFunc& float_input(const LowerContext& ctx) {
   const TensorFunc& x = ctx.in(0);

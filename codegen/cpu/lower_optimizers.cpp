@@ -8,7 +8,6 @@
 namespace nnc::cpu {
 namespace {
 
-Expr as_double(Expr e) { return Halide::cast(Halide::Float(64), std::move(e)); }
 Expr scalar_of(const TensorFunc& t) { return t.at(Exprs(t.shape.size(), Expr(0))); }
 
 // One element's update: (x, g, state, r, t) -> (x_new, new state).

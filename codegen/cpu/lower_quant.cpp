@@ -8,8 +8,6 @@
 namespace nnc::cpu {
 namespace {
 
-Expr as_double(Expr e) { return Halide::cast(Halide::Float(64), std::move(e)); }
-
 // A scale or zero point at an element index of the data: one value for the whole tensor
 // (shape [] or [1]) or a 1-D tensor indexed along `axis`; absent, `fallback`.
 Expr param_at(const LowerContext& ctx, size_t input, const Shape& data, int64_t axis, const Exprs& i, Expr fallback) {

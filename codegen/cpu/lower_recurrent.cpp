@@ -14,8 +14,6 @@ constexpr int64_t kMaxSteps = 64;
 
 using Halide::select;
 
-Expr as_double(Expr e) { return Halide::cast(Halide::Float(64), std::move(e)); }
-
 Expr activate(const RecurrentActivation& a, Expr x) {
   Expr alpha = Expr(a.alpha), beta = Expr(a.beta), zero = Expr(0.0), one = Expr(1.0);
   switch (a.kind) {

@@ -10,8 +10,6 @@ namespace {
 
 using Halide::select;
 
-Expr as_double(Expr e) { return Halide::cast(Halide::Float(64), std::move(e)); }
-
 struct Grid {
   int mode = 0;     // bilinear, nearest, bicubic
   int padding = 0;  // zeros, border, reflection

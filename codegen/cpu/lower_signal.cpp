@@ -10,8 +10,6 @@
 namespace nnc::cpu {
 namespace {
 
-Expr as_double(Expr e) { return Halide::cast(Halide::Float(64), std::move(e)); }
-
 struct Transform {
   TensorFunc twiddle;  // [n, 2]
   int64_t n = 0;

@@ -69,6 +69,8 @@ Expr from_double(DType t, Expr v);
 // (lower_movement.cpp)
 TensorFunc define_output(LowerContext& ctx, size_t k, const Shape& shape,
                          const std::function<Expr(const Exprs&)>& body);
+// e as a double (the reference kernels compute most ops in double).
+inline Expr as_double(Expr e) { return Halide::cast(Halide::Float(64), std::move(e)); }
 // An int32 Expr of a size or offset already known to fit (e.g. a dim checked by define_output).
 inline Expr i32(int64_t v) { return Expr(static_cast<int>(v)); }
 

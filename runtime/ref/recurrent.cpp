@@ -12,9 +12,7 @@
 // zero in Y, and Y_h / Y_c hold the state after its last valid step.
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
-#include <variant>
 
 namespace nnc {
 
