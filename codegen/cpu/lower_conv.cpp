@@ -10,19 +10,28 @@
 //        broadcast against two input vectors per step;
 //  - any other grouping (depthwise included): vectorised along the output row, the whole
 //    window summed per vector.
-// The input is zero-padded per call when the convolution pads (per plane for depthwise).
+// The input is zero-padded per call when the convolution pads (per plane for depthwise), and
+// subsampled when a 1x1 convolution strides.
 #include "codegen/cpu/lowerings.h"
 
 namespace nnc::cpu {
 
 namespace {
 
-// The input with zeros around it where the convolution pads (then `pads` is set, and the
-// schedule decides where it is materialised); else the input itself.
-Func padded_input(const LowerContext& ctx, const ConvGeometry& g, bool& pads) {
+// The input with zeros around it where the convolution pads; for a strided 1x1 convolution
+// without pads, the pixels it reads gathered densely (g then describes a stride-1
+// convolution of them: its many input planes are read at a quarter of the footprint).
+// `materialise` is set for both, and the schedule decides where; else the input itself.
+Func padded_input(const LowerContext& ctx, ConvGeometry& g, bool& materialise) {
   const TensorFunc& x = ctx.in(0);
   Var ix("ix"), iy("iy"), c("c"), n("n");
   Func xp(func_name(ctx.node.name + "_padded"));
+  if (g.KH == 1 && g.KW == 1 && (g.sx > 1 || g.sy > 1) && g.py == 0 && g.px == 0 && g.group == 1) {
+    xp(ix, iy, c, n) = x.f(ix * static_cast<int>(g.sx), iy * static_cast<int>(g.sy), c, n);
+    g.sx = g.sy = 1, g.W = g.OW, g.H = g.OH;
+    materialise = true;
+    return xp;
+  }
   if (g.py == 0 && g.px == 0 && (g.OH - 1) * g.sy + (g.KH - 1) * g.dy < g.H && (g.OW - 1) * g.sx + (g.KW - 1) * g.dx < g.W) {
     xp(ix, iy, c, n) = x.f(ix, iy, c, n);
     return xp;
@@ -30,7 +39,7 @@ Func padded_input(const LowerContext& ctx, const ConvGeometry& g, bool& pads) {
   Expr inside = ix >= 0 && ix < static_cast<int>(g.W) && iy >= 0 && iy < static_cast<int>(g.H);
   Expr v = x.f(Halide::clamp(ix, 0, static_cast<int>(g.W - 1)), Halide::clamp(iy, 0, static_cast<int>(g.H - 1)), c, n);
   xp(ix, iy, c, n) = Halide::select(inside, v, Halide::cast(v.type(), 0));
-  pads = true;
+  materialise = true;
   return xp;
 }
 
@@ -85,8 +94,8 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   const TensorFunc &x = ctx.in(0), &w = ctx.in(1);
   ctx.require(x.dtype == DType::Float32 && w.dtype == DType::Float32, "compiled convolutions are float32");
   ConvGeometry g = conv_geometry(ctx);
-  bool pads = false;
-  Func xp = padded_input(ctx, g, pads);
+  bool materialise = false;
+  Func xp = padded_input(ctx, g, materialise);
   const int Cg = static_cast<int>(g.C / g.group), Mg = static_cast<int>(g.M / g.group);
   Var m("m"), ox("ox"), oy("oy"), n("n");
   Func acc(func_name(ctx.node.name + "_acc"));
@@ -155,11 +164,11 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   int tx = pick_row_tile(g.OW);
   const bool depthwise = Cg == 1 && Mg == 1;
   const bool unroll_window = g.KW <= 7 && g.KH <= 7;
-  ctx.schedule = [acc, packed, along_row, tx, tm, xp, pads, depthwise, unroll_window](Func out, const Shape& shape) mutable {
+  ctx.schedule = [acc, packed, along_row, tx, tm, xp, materialise, depthwise, unroll_window](Func out, const Shape& shape) mutable {
     Var ox = out.args()[0], oy = out.args()[1], m = out.args()[2], n = out.args()[3];
     Halide::Stage u = acc.update();
     Var pix = xp.args()[0];
-    if (pads && !depthwise) xp.compute_root().parallel(xp.args()[2]).vectorize(pix, 16, Halide::TailStrategy::GuardWithIf);
+    if (materialise && !depthwise) xp.compute_root().parallel(xp.args()[2]).vectorize(pix, 16, Halide::TailStrategy::GuardWithIf);
     if (packed) {
       // Tasks of a panel of output channels times a band of rows: at least 16 of them,
       // so both cores stay busy when there are only a few panels.
@@ -214,7 +223,7 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
           .fuse(m, n, task)
           .split(task, task, plane, planes, Halide::TailStrategy::GuardWithIf)
           .parallel(task);
-      if (pads && depthwise) xp.compute_at(out, plane).vectorize(pix, 16, Halide::TailStrategy::GuardWithIf);
+      if (materialise && depthwise) xp.compute_at(out, plane).vectorize(pix, 16, Halide::TailStrategy::GuardWithIf);
       Var aox = acc.args()[0];
       acc.compute_at(out, oy).vectorize(aox, vec, Halide::TailStrategy::GuardWithIf);
       std::vector<Halide::RVar> r = acc.rvars(0);
