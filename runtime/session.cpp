@@ -27,8 +27,7 @@ Session::Session(std::shared_ptr<const Graph> graph, SessionOptions opts) : grap
 }
 
 std::shared_ptr<const Executor> Session::compile(const std::map<std::string, Shape>& input_shapes,
-                                                 const InputValues& values,
-                                                 std::vector<const Value*>* value_inputs) const {
+                                                 const InputValues& values) const {
   cpu::ShapeMap shapes = cpu::declared_shapes(*graph_);
   // Symbolic dims, values whose shapes import could not infer (Shape -> Reshape chains), or
   // shapes that follow from the inputs' values: infer again for these inputs.
@@ -50,7 +49,6 @@ std::shared_ptr<const Executor> Session::compile(const std::map<std::string, Sha
     if (auto it = values.find(v->name); it != values.end()) co.input_values[v] = it->second;
   }
   auto program = cpu::compile_graph(*graph_, shapes, co, &report_);
-  if (value_inputs) *value_inputs = report_.value_inputs;
   return last_ = std::make_shared<const Executor>(std::move(program));
 }
 
@@ -58,9 +56,8 @@ Session::Plans& Session::plans_for(const std::map<std::string, Shape>& input_sha
   auto [it, added] = plans_.try_emplace(input_shapes);
   Plans& plans = it->second;
   if (added) {
-    std::vector<const Value*> value_inputs;
-    plans.general = compile(input_shapes, {}, &value_inputs);
-    for (const Value* v : value_inputs)
+    plans.general = compile(input_shapes, {});
+    for (const Value* v : report_.value_inputs)
       plans.value_inputs.push_back(std::find(graph_->inputs.begin(), graph_->inputs.end(), v) - graph_->inputs.begin());
   }
   return plans;
@@ -72,16 +69,16 @@ std::shared_ptr<const Executor> Session::executor_for(const std::map<std::string
   Plans& plans = plans_for(input_shapes);
   if (plans.value_inputs.empty()) return last_ = plans.general;
   std::string key;
-  InputValues values;
   for (size_t i : plans.value_inputs) {
     const Tensor& t = inputs[i]->tensor;
     if (!inputs[i]->is_plain_tensor() || t.dtype() != graph_->inputs[i]->dtype) return last_ = plans.general;  // it reports
     key.append(static_cast<const char*>(t.raw()), t.nbytes());
-    values[graph_->inputs[i]->name] = std::make_shared<const Tensor>(t);
   }
   if (auto it = plans.by_values.find(key); it != plans.by_values.end()) return last_ = it->second;
   if (plans.by_values.size() >= kMaxSpecialisations) return last_ = plans.general;
-  return plans.by_values[key] = compile(input_shapes, values, nullptr);
+  InputValues values;
+  for (size_t i : plans.value_inputs) values[graph_->inputs[i]->name] = std::make_shared<const Tensor>(inputs[i]->tensor);
+  return plans.by_values[key] = compile(input_shapes, values);
 }
 
 RuntimeValues Session::run(const ValueMap& inputs) const {

@@ -50,8 +50,9 @@ class Session {
     std::map<std::string, std::shared_ptr<const Executor>> by_values;  // keyed by those inputs' bytes
   };
   Plans& plans_for(const std::map<std::string, Shape>& input_shapes) const;  // mu_ held
-  std::shared_ptr<const Executor> compile(const std::map<std::string, Shape>& input_shapes, const InputValues& values,
-                                          std::vector<const Value*>* value_inputs) const;  // mu_ held
+  // Compiles for these shapes (and input values, compiled in); report_ describes it. mu_ held.
+  std::shared_ptr<const Executor> compile(const std::map<std::string, Shape>& input_shapes,
+                                          const InputValues& values) const;
   std::shared_ptr<const Executor> executor_for(const std::map<std::string, Shape>& input_shapes,
                                                const std::vector<const RuntimeValue*>& inputs) const;
 

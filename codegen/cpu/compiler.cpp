@@ -217,8 +217,8 @@ Folded fold_constants(const Graph& g, const std::vector<Node*>& order, const Sha
 }
 
 // The inputs that configure a node rather than carry its data: all of them for ops made of
-// parameters alone (Range, ConstantOfShape, the windows: known, they fold), else those after the first (Slice's starts,
-// Resize's scales, Reshape's shape, a reduction's axes).
+// parameters alone (Range, ConstantOfShape, the windows: known, they fold), else those after
+// the first (Slice's starts, Resize's scales, Reshape's shape, a reduction's axes).
 bool made_of_parameters(const Node& n) {
   switch (n.op) {
     case OpKind::Range: case OpKind::ConstantOfShape: case OpKind::HannWindow: case OpKind::HammingWindow:
@@ -244,7 +244,8 @@ std::vector<const Value*> inputs_deciding(const Graph& g, const std::vector<cons
     if (undecided.count(v)) return false;
     if (!v->producer) {
       auto s = shapes.find(v);
-      if (std::find(g.inputs.begin(), g.inputs.end(), v) == g.inputs.end() || s == shapes.end() || !v->is_plain_tensor() || v->dtype == DType::String ||
+      bool graph_input = std::find(g.inputs.begin(), g.inputs.end(), v) != g.inputs.end();
+      if (!graph_input || s == shapes.end() || !v->is_plain_tensor() || v->dtype == DType::String ||
           checked_numel(s->second, "an input") > kMaxElements)
         return false;
       acc.insert(v);

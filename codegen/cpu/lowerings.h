@@ -19,7 +19,7 @@ namespace nnc::cpu {
   X(Pad) X(DepthToSpace) X(SpaceToDepth) X(Trilu) X(Gather) X(GatherElements) X(GatherND) X(OneHot) X(EyeLike)  \
   X(Range) X(ConstantOfShape) X(Shape) X(Size) X(ReverseSequence) X(TopK)
 // lower_loss.cpp, lower_resize.cpp, lower_scatter.cpp, lower_conv_transpose.cpp, lower_quant.cpp,
-// lower_optimizers.cpp, lower_einsum.cpp, lower_sampling.cpp, lower_signal.cpp, lower_integer.cpp,
+// lower_optimizers.cpp, lower_einsum.cpp, lower_sampling.cpp, lower_signal.cpp,
 // lower_recurrent.cpp
 #define NNC_CPU_EXTRA_OPS(X)                                                                                  \
   X(NegativeLogLikelihoodLoss) X(SoftmaxCrossEntropyLoss) X(Resize) X(ScatterElements) X(ScatterND)            \
