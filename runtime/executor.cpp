@@ -55,6 +55,23 @@ struct RunState {
 
 std::string describe_input(const Slot& s) { return "input '" + s.value->name + "'"; }
 
+constexpr size_t kMaxRank = 8;  // of a view (Step::views are rank 3)
+
+// Describes `memory` to Halide as a dense tensor of `shape` (dims: shape.size() of them).
+void describe_buffer(halide_buffer_t& b, halide_dimension_t* dims, uint8_t* memory, DType t, const Shape& shape) {
+  b = halide_buffer_t{};
+  b.host = memory;
+  b.type = halide_type_of(t);
+  b.dimensions = static_cast<int32_t>(shape.size());
+  b.dim = b.dimensions ? dims : nullptr;
+  int64_t stride = 1;
+  for (int d = 0; d < b.dimensions; ++d) {  // Halide's dim 0 is the innermost (last ONNX) axis
+    int64_t extent = shape[shape.size() - 1 - d];
+    b.dim[d] = halide_dimension_t{0, static_cast<int32_t>(extent), static_cast<int32_t>(stride), 0};
+    stride *= extent;
+  }
+}
+
 }  // namespace
 
 // NNC_PROFILE=1: time every step; the totals are printed, slowest first, when the executor
@@ -144,27 +161,29 @@ RuntimeValues Executor::run(const std::vector<const RuntimeValue*>& inputs) cons
         break;
       case Slot::Dynamic: continue;
     }
-    halide_buffer_t& b = st.buffers[v];
-    b.host = st.memory[v];
-    b.type = halide_type_of(s.dtype);
-    b.dimensions = static_cast<int32_t>(s.shape.size());
-    b.dim = b.dimensions ? &st.dims[next_dim] : nullptr;
-    int64_t stride = 1;
-    for (int d = 0; d < b.dimensions; ++d) {  // Halide's dim 0 is the innermost (last ONNX) axis
-      int64_t extent = s.shape[s.shape.size() - 1 - d];
-      b.dim[d] = halide_dimension_t{0, static_cast<int32_t>(extent), static_cast<int32_t>(stride), 0};
-      stride *= extent;
-    }
+    describe_buffer(st.buffers[v], &st.dims[next_dim], st.memory[v], s.dtype, s.shape);
     next_dim += s.shape.size();
   }
 
   std::vector<void*> args;
+  std::vector<halide_buffer_t> views;
+  std::vector<halide_dimension_t> view_dims;
   for (const Step& step : p.steps) {
     StepTimer timer(profile_ ? &profile_[&step - p.steps.data()] : nullptr);
     if (step.kernel) {
       args.clear();
       for (int v : step.inputs) args.push_back(&st.buffers[v]);
       for (int v : step.outputs) args.push_back(&st.buffers[v]);
+      if (!step.views.empty()) {  // arguments the kernel sees in another shape
+        views.resize(args.size());
+        view_dims.resize(args.size() * kMaxRank);
+        for (size_t i = 0; i < args.size(); ++i) {
+          if (step.views[i].empty()) continue;
+          int v = i < step.inputs.size() ? step.inputs[i] : step.outputs[i - step.inputs.size()];
+          describe_buffer(views[i], &view_dims[i * kMaxRank], st.memory[v], p.slots[v].dtype, step.views[i]);
+          args[i] = &views[i];
+        }
+      }
       if (int rc = step.kernel(args.data()); rc != 0)
         throw Error(step.describe() + ": compiled kernel failed: " + cpu::last_kernel_error() + " (Halide error " +
                     std::to_string(rc) + ")", ErrorKind::Runtime);

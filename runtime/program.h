@@ -35,6 +35,9 @@ struct Step {
   std::vector<const Node*> nodes;  // the nodes this step computes (a producer and its epilogue)
   std::vector<int> inputs;       // slots, in the kernel's argument order (or the node's inputs; -1 = omitted)
   std::vector<int> outputs;      // slots (or the node's outputs; -1 = omitted)
+  // Per kernel argument (inputs, then outputs), the shape the kernel sees the slot as when
+  // not its own (a 1x1 convolution reads [N, C, H, W] as [N, C, H*W]); empty when none do.
+  std::vector<Shape> views;
   std::string describe() const;  // "Conv 'c1' + Relu 'r1'"
 };
 

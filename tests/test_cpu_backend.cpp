@@ -95,6 +95,28 @@ TEST_CASE("cpu backend: wide-row, many-channel and depthwise convolutions match 
   check_against_reference(b.finish(), {{"x", random_tensor({2, 5, 9, 70}, 7)}});
 }
 
+TEST_CASE("cpu backend: 1x1 convolutions run as GEMMs over the flattened pixels, with their epilogues", "[cpu]") {
+  Builder b("flat", 17);
+  // 9 x 11 = 99 pixels: the last 32-pixel panel overlaps the one before; 300 input channels:
+  // a second, partial chunk of k; 13 output channels: a partial group of 8 rows.
+  Value* x = b.input("x", DType::Float32, {Dim::fixed(2), Dim::fixed(300), Dim::fixed(9), Dim::fixed(11)});
+  Value* r = b.input("r", DType::Float32, {Dim::fixed(2), Dim::fixed(13), Dim::fixed(9), Dim::fixed(11)});
+  Value* c1 = b.conv2d(x, 300, 13, 1, 1, 0, "c1");
+  // A residual add, a ReLU and a per-channel scale ([13, 1, 1]) are flattened with it.
+  Value* s = b.op(OpKind::Mul, {b.relu(b.add(c1, r)), b.random_param("scale", {13, 1, 1}, 1.0f)});
+  // A tensor varying along W alone cannot be flattened: the Add gets its own kernel.
+  Value* c2 = b.conv2d(s, 13, 70, 1, 1, 0, "c2");
+  b.output(b.add(c2, b.random_param("row", {11}, 1.0f)), "y");
+  std::shared_ptr<const Graph> g = b.finish();
+  check_against_reference(g, {{"x", random_tensor({2, 300, 9, 11}, 21)}, {"r", random_tensor({2, 13, 9, 11}, 22)}});
+  Session session(g);
+  REQUIRE(session.program());
+  std::vector<size_t> flat_group_sizes;
+  for (const Step& step : session.program()->steps)
+    if (!step.views.empty()) flat_group_sizes.push_back(step.nodes.size());
+  CHECK(flat_group_sizes == std::vector<size_t>{4, 1});  // Conv + Add + Relu + Mul; Conv alone
+}
+
 TEST_CASE("cpu backend: MatMul of two runtime batched operands and Gemm with transB and a ragged N match the reference", "[cpu]") {
   Builder b("mm2", 13);
   Value* a = b.input("a", DType::Float32, {Dim::fixed(2), Dim::fixed(3), Dim::fixed(20), Dim::fixed(17)});

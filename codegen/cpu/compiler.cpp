@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "codegen/cpu/kernel_cache.h"
@@ -59,6 +60,17 @@ void constrain_dense(Buffer b, const Shape& shape) {
   }
 }
 
+// A tensor that broadcasts against an image [N, C, H, W], as it broadcasts against the image
+// with H and W flattened ([N, C, H*W]); nullopt when it cannot (it varies along H or W alone).
+std::optional<Shape> flattened(const Shape& s, int64_t H, int64_t W) {
+  if (s.size() > 4) return std::nullopt;
+  Shape p(4 - s.size(), 1);
+  p.insert(p.end(), s.begin(), s.end());
+  if (p[2] == H && p[3] == W) return Shape{p[0], p[1], H * W};
+  if (p[2] == 1 && p[3] == 1) return Shape{p[0], p[1], 1};
+  return std::nullopt;
+}
+
 class GroupBuilder {
  public:
   GroupBuilder(const Graph& g, const ShapeMap& shapes, const std::vector<Slot>& slots,
@@ -93,9 +105,9 @@ class GroupBuilder {
       auto it = shapes_.find(v);
       if (it == shapes_.end() || !v->is_plain_tensor()) throw NotLowerable("output '" + v->name + "' has no static shape");
       if (!lowerable_type(v->dtype)) throw NotLowerable(std::string("output type ") + dtype_name(v->dtype));
-      out_shapes.push_back(it->second);
+      out_shapes.push_back(shape_of(v));
       out_types.push_back(v->dtype);
-      key += "->" + std::string(dtype_name(v->dtype)) + shape_str(it->second);
+      key += "->" + std::string(dtype_name(v->dtype)) + shape_str(out_shapes.back());
     }
     contexts_.push_back(std::make_unique<LowerContext>(n, std::move(ins), std::move(consts), out_shapes, out_types));
     LowerContext& ctx = *contexts_.back();
@@ -129,18 +141,63 @@ class GroupBuilder {
     func_order_.resize(m.funcs);
   }
 
+  // When head is a convolution that reads its image flattened (conv_reads_flat), has the
+  // kernel see the image, the result and the residual input so, and returns the image's H and W.
+  std::optional<std::pair<int64_t, int64_t>> flatten_conv(const Node& head) {
+    if (head.inputs.size() < 2 || !head.inputs[0] || !head.inputs[1] || head.outputs.size() != 1) return std::nullopt;
+    const Shape &x = slots_[slot_of_.at(head.inputs[0])].shape, &w = slots_[slot_of_.at(head.inputs[1])].shape;
+    if (!conv_reads_flat(head, x, w, head.inputs[0]->dtype)) return std::nullopt;
+    std::pair<int64_t, int64_t> hw{x[2], x[3]};
+    bool ok = flatten(head.inputs[0], hw) && flatten(head.outputs[0], hw);
+    for (size_t i = 3; i < head.inputs.size(); ++i) ok = ok && flatten(head.inputs[i], hw);  // past the bias
+    if (ok) return hw;
+    views_.clear();
+    return std::nullopt;
+  }
+  // Has the kernel see an epilogue node's tensors flattened like the convolution's; false
+  // when one cannot be, and the node must not join the group.
+  bool flatten_epilogue(const Node& n, std::pair<int64_t, int64_t> hw) {
+    bool ok = true;
+    for (const Value* v : n.inputs) ok = ok && flatten(v, hw);
+    for (const Value* v : n.outputs) ok = ok && flatten(v, hw);
+    return ok;
+  }
+  // The shape the kernel sees argument v as, when it is a view (else empty).
+  Shape view_of(const Value* v) const {
+    auto it = views_.find(v);
+    return it == views_.end() ? Shape{} : it->second;
+  }
+
   const std::string& key() const { return key_; }
   const GroupInputs& inputs() const { return inputs_; }
   std::vector<std::unique_ptr<LowerContext>>& contexts() { return contexts_; }
 
  private:
+  // Has the kernel see v (null: omitted) with H and W flattened into one axis; false when it
+  // cannot be (see flattened()) or is already bound unflattened.
+  bool flatten(const Value* v, std::pair<int64_t, int64_t> hw) {
+    auto [H, W] = hw;
+    if (!v) return true;
+    const Shape& own = slots_[slot_of_.at(v)].shape;
+    if (own.empty() || (own.size() == 1 && own[0] == 1)) return true;  // a scalar broadcasts as it is
+    std::optional<Shape> f = flattened(own, H, W);
+    if (!f || ((funcs_.count(v) || inputs_.funcs.count(v)) && shape_of(v) != *f)) return false;
+    views_[v] = *f;
+    return true;
+  }
+
+  Shape shape_of(const Value* v) const {
+    auto it = views_.find(v);
+    return it != views_.end() ? it->second : slots_[slot_of_.at(v)].shape;
+  }
+
   std::string describe(const Value* v) {
     if (auto it = std::find(func_order_.begin(), func_order_.end(), v); it != func_order_.end())
       return "g" + std::to_string(it - func_order_.begin());
     for (size_t i = 0; i < inputs_.values.size(); ++i)
       if (inputs_.values[i] == v) {
         const Slot& s = slots_[slot_of_.at(v)];
-        return "p" + std::to_string(i) + ":" + dtype_name(s.dtype) + shape_str(s.shape);
+        return "p" + std::to_string(i) + ":" + dtype_name(s.dtype) + shape_str(shape_of(v));
       }
     throw NotLowerable("input '" + v->name + "' is not bound");
   }
@@ -150,11 +207,12 @@ class GroupBuilder {
     if (auto it = inputs_.funcs.find(v); it != inputs_.funcs.end()) return it->second;
     const Slot& s = slots_[slot_of_.at(v)];
     if (s.kind == Slot::Dynamic) throw NotLowerable("input '" + v->name + "' has no static shape");
-    Halide::ImageParam p(halide_type(s.dtype), static_cast<int>(s.shape.size()), "in" + std::to_string(inputs_.values.size()));
-    constrain_dense(p, s.shape);
-    std::vector<Var> vars = onnx_vars(static_cast<int>(s.shape.size()), "i");
+    Shape shape = shape_of(v);
+    Halide::ImageParam p(halide_type(s.dtype), static_cast<int>(shape.size()), "in" + std::to_string(inputs_.values.size()));
+    constrain_dense(p, shape);
+    std::vector<Var> vars = onnx_vars(static_cast<int>(shape.size()), "i");
     std::vector<Var> hvars(vars.rbegin(), vars.rend());
-    TensorFunc f{Func(p.name() + "_f"), s.shape, s.dtype};
+    TensorFunc f{Func(p.name() + "_f"), shape, s.dtype};
     if (hvars.empty()) f.f() = p();
     else f.f(hvars) = p(hvars);
     inputs_.values.push_back(v);
@@ -171,6 +229,7 @@ class GroupBuilder {
   std::map<const Value*, TensorFunc> funcs_;
   std::vector<const Value*> func_order_;  // funcs_ in the order they were made (for the key)
   std::vector<std::unique_ptr<LowerContext>> contexts_;
+  std::map<const Value*, Shape> views_;
   std::string key_;
 };
 
@@ -344,6 +403,9 @@ std::shared_ptr<Program> compile_graph(const Graph& g, const ShapeMap& given_sha
     if (opts.use_kernels) {
       try {
         GroupBuilder b(g, shapes, prog->slots, slot_of);
+        // A 1x1 convolution runs as a GEMM over its image's flattened pixels, with the
+        // epilogue's tensors flattened alike.
+        std::optional<std::pair<int64_t, int64_t>> flat = b.flatten_conv(*head);
         LowerContext* head_ctx = nullptr;
         std::vector<TensorFunc> outs = b.lower(*head, &head_ctx);
         // Extend with the element-wise chain that consumes the result.
@@ -354,6 +416,7 @@ std::shared_ptr<Program> compile_graph(const Graph& g, const ShapeMap& given_sha
           if (!is_epilogue_op(*u) || taken.count(u)) break;
           auto us = shapes.find(u->outputs[0]);
           if (us == shapes.end() || us->second != shapes.at(v)) break;
+          if (flat && !b.flatten_epilogue(*u, *flat)) break;
           GroupBuilder::Mark mark = b.mark();
           try {
             outs = b.lower(*u, nullptr);
@@ -389,7 +452,7 @@ std::shared_ptr<Program> compile_graph(const Graph& g, const ShapeMap& given_sha
           pipeline.compile_to_object(obj, args, fn, Halide::get_host_target().with_feature(Halide::Target::NoRuntime));
         }, &compiled_now);
         rep.compiled_now += compiled_now;
-        for (const Value* v : b.inputs().values) step.inputs.push_back(slot_of.at(v));
+        for (const Value* v : b.inputs().values) step.inputs.push_back(slot_of.at(v)), step.views.push_back(b.view_of(v));
         for (auto& t : added) {
           Slot s;
           s.kind = Slot::Constant;
@@ -398,8 +461,10 @@ std::shared_ptr<Program> compile_graph(const Graph& g, const ShapeMap& given_sha
           s.constant = t;
           prog->slots.push_back(std::move(s));
           step.inputs.push_back(static_cast<int>(prog->slots.size() - 1));
+          step.views.emplace_back();
         }
-        for (const Value* v : last->outputs) if (v) step.outputs.push_back(slot(v));
+        for (const Value* v : last->outputs) if (v) step.outputs.push_back(slot(v)), step.views.push_back(b.view_of(v));
+        if (std::all_of(step.views.begin(), step.views.end(), [](const Shape& s) { return s.empty(); })) step.views.clear();
         ++rep.kernels;
       } catch (const std::exception& e) {
         // NotLowerable, or Halide rejecting a pipeline (a bug in a lowering or schedule): the

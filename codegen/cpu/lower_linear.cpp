@@ -63,35 +63,52 @@ void schedule_gemm(Func out, Func acc, const Shape& shape) {
   if (rank >= 2) u.unroll(acc.args()[1]);
 }
 
-// The schedule when B is packed into panels (acc(j, m, batch..., p)): column panels
-// outermost, so one panel of B (K x panel floats) stays in L2 while the row blocks of A
-// stream past it; each 8-row x panel block accumulates in registers over k.
-void schedule_panel_gemm(Func out, Func acc, const Shape& shape, int panel) {
+// The blocked GEMM schedule. B is read in panels of `panel` columns: packed
+// (acc(j, m, batch..., p) holds column p * panel + j) or in place (acc(n, m, batch...), the
+// last panel shifted inwards). Each task is one panel times a block of up to 256 rows of A,
+// whose accumulators (block x panel) stay in L2; the k loop runs in chunks of 256 so a chunk
+// of the panel (32 KB) stays in L1 while each 8-row group of the block accumulates over it
+// in registers.
+void schedule_blocked_gemm(Func out, Func acc, const Shape& shape, int panel, bool packed) {
   int rank = static_cast<int>(shape.size());
   int64_t N = shape[rank - 1], M = shape[rank - 2], batch = 1;
   for (int d = 0; d + 2 < rank; ++d) batch *= shape[d];
-  int tm = static_cast<int>(std::min<int64_t>(8, M));
+  const int tm = static_cast<int>(std::min<int64_t>(8, M));
+  // Enough row blocks for about 8 tasks when there are few panels.
+  int64_t col_tasks = (N + panel - 1) / panel * batch;
+  int64_t blocks = std::max<int64_t>((M + 255) / 256, std::min<int64_t>((8 + col_tasks - 1) / col_tasks, M / (4 * tm)));
+  int block = static_cast<int>(std::min<int64_t>(M, ((M + blocks - 1) / blocks + tm - 1) / tm * tm));
   Var n = out.args()[0], m = out.args()[1];
-  Var no("no"), ni("ni"), mo("mo"), mi("mi");
-  out.split(n, no, ni, panel, Halide::TailStrategy::GuardWithIf)
-      .split(m, mo, mi, tm, Halide::TailStrategy::ShiftInwards)
-      .reorder(ni, mi, mo, no)
+  Var no("no"), ni("ni"), mb("mb"), mr("mr"), mo("mo"), mi("mi");
+  out.split(n, no, ni, panel, packed ? Halide::TailStrategy::GuardWithIf : Halide::TailStrategy::ShiftInwards)
+      .split(m, mb, mr, block, Halide::TailStrategy::ShiftInwards)
+      .split(mr, mo, mi, tm, Halide::TailStrategy::ShiftInwards)
+      .reorder(ni, mi, mo, no, mb)
       .vectorize(ni, 16)
       .unroll(mi);
-  Var par = fuse_batch_dims(out, no, rank);
-  if ((N + panel - 1) / panel * batch >= 4) out.parallel(par);
-  else out.parallel(mo);
-  acc.compute_at(out, mo);
-  Var j = acc.args()[0], am = acc.args()[1], jo("jo"), ji("ji");
-  acc.vectorize(j, 16).unroll(am);
-  Halide::Stage u = acc.update();
-  u.reorder(j, am, acc.rvars(0)[0]).split(j, jo, ji, 16).vectorize(ji).unroll(jo).unroll(am);
+  Var task = fuse_batch_dims(out, mb, rank);
+  out.fuse(no, task, task).parallel(task);
+  Var j = acc.args()[0], am = acc.args()[1], jo("jo"), ji("ji"), amo("amo"), ami("ami");
+  acc.vectorize(j, 16);
+  Halide::RVar k = acc.rvars(0)[0], ko("ko"), ki("ki");
+  const int64_t* K = Halide::Internal::as_const_int(k.extent());
+  const int kc = K && *K <= 256 ? static_cast<int>(*K) : 256;
+  acc.compute_at(out, task);
+  acc.update()
+      .split(j, jo, ji, 16)
+      .split(am, amo, ami, tm, Halide::TailStrategy::GuardWithIf)
+      .split(k, ko, ki, kc, Halide::TailStrategy::GuardWithIf)
+      .reorder(ji, jo, ami, ki, amo, ko)
+      .vectorize(ji)
+      .unroll(jo)
+      .unroll(ami);
 }
 
 struct MatMulParts {
   std::function<Expr(const Exprs&)> at;  // the product at an ONNX-order output index
   Func reduce;                           // the Func with the update (the reduction over k)
-  int panel = 0;                         // B's panel width when B is packed into panels, else 0
+  int panel = 0;                         // the blocked schedule's panel width; 0: schedule_gemm
+  bool packed = false;                   // B packed into panels (acc(j, m, batch..., p))
 };
 
 // B' (K x N after Gemm's transB, with B's batch dims) re-packed into panels of `panel`
@@ -102,7 +119,7 @@ Func pack_b(LowerContext& ctx, const TensorFunc& B, bool tb, int64_t K, int64_t 
   int rb = B.rank();
   int64_t P = (N + panel - 1) / panel, batch = 1;
   for (int d = 0; d + 2 < rb; ++d) batch *= B.shape[d];
-  const Tensor* weights = ctx.constant(1);
+  const Tensor* weights = ctx.constant(1);  // B is the node's input 1
   if (weights && B.dtype == DType::Float32) {
     Shape packed(B.shape.begin(), B.shape.end() - 2);
     packed.insert(packed.end(), {P, K, panel});
@@ -185,7 +202,7 @@ MatMulParts matmul(LowerContext& ctx, const TensorFunc& A, const TensorFunc& B, 
       a.push_back(i[r - 1] / panel);
       return Expr(acc(a));
     };
-    return {at, acc, panel};
+    return {at, acc, panel, true};
   }
   std::vector<Var> v = onnx_vars(r, "o");
   Exprs o(v.begin(), v.end());
@@ -202,8 +219,9 @@ std::vector<TensorFunc> finish(LowerContext& ctx, const MatMulParts& p,
   TensorFunc y = define(ctx.node.name, ctx.out_shape(), ctx.out_dtype(), [&](const Exprs& i) { return body(i, p.at(i)); });
   Func reduce = p.reduce;
   int panel = p.panel;
-  ctx.schedule = [reduce, panel](Func out, const Shape& shape) {
-    if (panel) schedule_panel_gemm(out, reduce, shape, panel);
+  bool packed = p.packed;
+  ctx.schedule = [reduce, panel, packed](Func out, const Shape& shape) {
+    if (panel) schedule_blocked_gemm(out, reduce, shape, panel, packed);
     else schedule_gemm(out, reduce, shape);
   };
   return {y};
@@ -247,6 +265,43 @@ std::vector<TensorFunc> lower_MatMul(LowerContext& ctx) { return lower_matmul_li
 std::vector<TensorFunc> lower_FusedMatMul(LowerContext& ctx) { return lower_matmul_like(ctx, true); }
 std::vector<TensorFunc> lower_Gemm(LowerContext& ctx) { return lower_gemm_like(ctx, false); }
 std::vector<TensorFunc> lower_FusedGemm(LowerContext& ctx) { return lower_gemm_like(ctx, true); }
+
+// A 1x1, stride-1, unpadded convolution whose input the compiler presents flattened
+// (conv_reads_flat): y[n][m][q] = sum_c W[m][c] x[n][c][q] + bias, a GEMM of the constant
+// weights (A, M x C) and the image (B, C x H*W) read in place, so pixels fill whole vectors
+// whatever the row width.
+std::vector<TensorFunc> lower_conv_as_gemm(LowerContext& ctx) {
+  const TensorFunc &x = ctx.in(0), &w = ctx.in(1);
+  const Shape& out = ctx.out_shape();
+  ctx.require(x.rank() == 3 && w.rank() == 4 && out.size() == 3 && x.dtype == DType::Float32 && w.dtype == DType::Float32,
+              "a flattened 1x1 convolution");
+  const int C = static_cast<int>(x.shape[1]);
+  Halide::RDom k(0, C, "k");
+  Var q("q"), m("m"), n("n");
+  Func acc(func_name(ctx.node.name + "_acc"));
+  // The weights of each group of 8 output channels, interleaved ([M/8][C][8]), so each k's
+  // broadcasts come from one 32-byte run.
+  Expr wv = w.f(0, 0, k, m);
+  if (const Tensor* weights = ctx.constant(1); weights) {
+    const int64_t M = w.shape[0], groups = (M + 7) / 8;
+    Tensor t(DType::Float32, {groups, C, 8});
+    const float* src = weights->data<float>();
+    float* dst = t.data<float>();
+    for (int64_t g = 0; g < groups; ++g)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t j = 0; j < 8; ++j) *dst++ = g * 8 + j < M ? src[(g * 8 + j) * C + c] : 0.0f;
+    Func wp = ctx.add_constant(std::move(t), ctx.node.name + "_wpacked").f;
+    wv = wp(m % 8, k, m / 8);
+  }
+  acc(q, m, n) = 0.0f;
+  acc(q, m, n) += wv * x.f(q, k, n);
+  MatMulParts p{[acc](const Exprs& i) { return Expr(acc(i[2], i[1], i[0])); }, acc, 32, false};
+  return finish(ctx, p, [&](const Exprs& i, Expr v) {
+    if (ctx.has_input(2)) v = v + ctx.in(2).at({i[1]});
+    if (ctx.node.op != OpKind::FusedConv) return v;
+    return fused_activation(ctx, residual(ctx, 3, i, v), i, out, 4);
+  });
+}
 
 // FusedAdd: activation(a + b [+ Z]).
 std::vector<TensorFunc> lower_FusedAdd(LowerContext& ctx) {

@@ -88,5 +88,7 @@ struct ConvGeometry {
   int64_t sy, sx, dy, dx, py, px;  // strides, dilations, leading pads
 };
 ConvGeometry conv_geometry(const LowerContext& ctx, size_t weights = 1);
+// Conv and FusedConv given their image flattened (conv_reads_flat). (lower_linear.cpp)
+std::vector<TensorFunc> lower_conv_as_gemm(LowerContext& ctx);
 
 }  // namespace nnc::cpu
