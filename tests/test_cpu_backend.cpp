@@ -107,14 +107,20 @@ TEST_CASE("cpu backend: 1x1 convolutions run as GEMMs over the flattened pixels,
   // A tensor varying along W alone cannot be flattened: the Add gets its own kernel.
   Value* c2 = b.conv2d(s, 13, 70, 1, 1, 0, "c2");
   b.output(b.add(c2, b.random_param("row", {11}, 1.0f)), "y");
+  // A strided one gathers the 9 x 10 pixels it reads first.
+  Value* z = b.input("z", DType::Float32, {Dim::fixed(1), Dim::fixed(20), Dim::fixed(17), Dim::fixed(19)});
+  b.output(b.relu(b.conv2d(z, 20, 24, 1, 2, 0, "c3")), "y3");
   std::shared_ptr<const Graph> g = b.finish();
-  check_against_reference(g, {{"x", random_tensor({2, 300, 9, 11}, 21)}, {"r", random_tensor({2, 13, 9, 11}, 22)}});
+  check_against_reference(g, {{"x", random_tensor({2, 300, 9, 11}, 21)},
+                              {"r", random_tensor({2, 13, 9, 11}, 22)},
+                              {"z", random_tensor({1, 20, 17, 19}, 23)}});
   Session session(g);
   REQUIRE(session.program());
   std::vector<size_t> flat_group_sizes;
   for (const Step& step : session.program()->steps)
     if (!step.views.empty()) flat_group_sizes.push_back(step.nodes.size());
-  CHECK(flat_group_sizes == std::vector<size_t>{4, 1});  // Conv + Add + Relu + Mul; Conv alone
+  std::sort(flat_group_sizes.begin(), flat_group_sizes.end());
+  CHECK(flat_group_sizes == std::vector<size_t>{1, 2, 4});  // c2 alone; c3 + Relu; c1 + Add + Relu + Mul
 }
 
 TEST_CASE("cpu backend: MatMul of two runtime batched operands and Gemm with transB and a ragged N match the reference", "[cpu]") {

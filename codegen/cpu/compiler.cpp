@@ -141,14 +141,16 @@ class GroupBuilder {
     func_order_.resize(m.funcs);
   }
 
-  // When head is a convolution that reads its image flattened (conv_reads_flat), has the
-  // kernel see the image, the result and the residual input so, and returns the image's H and W.
+  // When head is a convolution that works on flattened images (conv_reads_flat), has the
+  // kernel see its result, residual input and unstrided image so; returns the result's H and W.
   std::optional<std::pair<int64_t, int64_t>> flatten_conv(const Node& head) {
     if (head.inputs.size() < 2 || !head.inputs[0] || !head.inputs[1] || head.outputs.size() != 1) return std::nullopt;
     const Shape &x = slots_[slot_of_.at(head.inputs[0])].shape, &w = slots_[slot_of_.at(head.inputs[1])].shape;
-    if (!conv_reads_flat(head, x, w, head.inputs[0]->dtype)) return std::nullopt;
-    std::pair<int64_t, int64_t> hw{x[2], x[3]};
-    bool ok = flatten(head.inputs[0], hw) && flatten(head.outputs[0], hw);
+    const Shape& y = slots_[slot_of_.at(head.outputs[0])].shape;
+    if (!conv_reads_flat(head, x, w, y, head.inputs[0]->dtype)) return std::nullopt;
+    std::pair<int64_t, int64_t> hw{y[2], y[3]};
+    bool strided = x[2] != y[2] || x[3] != y[3];  // then it reads its image as it is
+    bool ok = flatten(head.outputs[0], hw) && (strided || flatten(head.inputs[0], hw));
     for (size_t i = 3; i < head.inputs.size(); ++i) ok = ok && flatten(head.inputs[i], hw);  // past the bias
     if (ok) return hw;
     views_.clear();

@@ -90,19 +90,16 @@ ConvGeometry conv_geometry(const LowerContext& ctx, size_t weights) {
   return g;
 }
 
-bool conv_reads_flat(const Node& n, const Shape& x, const Shape& w, DType t) {
+bool conv_reads_flat(const Node& n, const Shape& x, const Shape& w, const Shape& y, DType t) {
   if ((n.op != OpKind::Conv && n.op != OpKind::FusedConv) || t != DType::Float32 || x.size() != 4 || w.size() != 4 ||
-      w[2] != 1 || w[3] != 1 || x[2] * x[3] < 64 || n.attrs.get_int("group", 1) != 1)
+      y.size() != 4 || w[2] != 1 || w[3] != 1 || y[2] * y[3] < 64 || n.attrs.get_int("group", 1) != 1)
     return false;
-  auto all = [&](const char* name, int64_t v) {
-    std::vector<int64_t> a = n.attrs.get_ints(name, {});
-    return std::all_of(a.begin(), a.end(), [&](int64_t e) { return e == v; });
-  };
-  return all("strides", 1) && all("pads", 0);  // a 1x1 window pads nothing under any auto_pad
+  std::vector<int64_t> pads = n.attrs.get_ints("pads", {});
+  return std::all_of(pads.begin(), pads.end(), [](int64_t p) { return p == 0; });  // auto_pad pads a 1x1 window nothing
 }
 
 std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
-  if (ctx.in(0).rank() == 3) return lower_conv_as_gemm(ctx);
+  if (ctx.out_shape().size() == 3) return lower_conv_as_gemm(ctx);
   const TensorFunc &x = ctx.in(0), &w = ctx.in(1);
   ctx.require(x.dtype == DType::Float32 && w.dtype == DType::Float32, "compiled convolutions are float32");
   ConvGeometry g = conv_geometry(ctx);

@@ -266,16 +266,34 @@ std::vector<TensorFunc> lower_FusedMatMul(LowerContext& ctx) { return lower_matm
 std::vector<TensorFunc> lower_Gemm(LowerContext& ctx) { return lower_gemm_like(ctx, false); }
 std::vector<TensorFunc> lower_FusedGemm(LowerContext& ctx) { return lower_gemm_like(ctx, true); }
 
-// A 1x1, stride-1, unpadded convolution whose input the compiler presents flattened
-// (conv_reads_flat): y[n][m][q] = sum_c W[m][c] x[n][c][q] + bias, a GEMM of the constant
-// weights (A, M x C) and the image (B, C x H*W) read in place, so pixels fill whole vectors
-// whatever the row width.
+// The pixels a strided 1x1 convolution reads from x [N, C, H, W], gathered densely into
+// [N, C, OH * OW] (a quarter of the image at stride 2), at root.
+Func gather_strided(const LowerContext& ctx, const TensorFunc& x) {
+  std::vector<int64_t> s = ctx.attrs().get_ints("strides", {1, 1});
+  ctx.require(s.size() == 2 && s[0] >= 1 && s[1] >= 1, "strides");
+  const int64_t OH = (x.shape[2] - 1) / s[0] + 1, OW = (x.shape[3] - 1) / s[1] + 1;  // any auto_pad: no pads
+  ctx.require(OH * OW == ctx.out_shape()[2], "output size");
+  Var q("q"), c("c"), n("n"), row("row"), col("col");
+  Func g(func_name(ctx.node.name + "_gathered"));
+  g(q, c, n) = x.f(q % i32(OW) * i32(s[1]), q / i32(OW) * i32(s[0]), c, n);
+  // Row by row, so the row and column are loop counters rather than divisions.
+  g.compute_root().split(q, row, col, static_cast<int>(OW)).vectorize(col, 16, Halide::TailStrategy::GuardWithIf).parallel(c);
+  return g;
+}
+
+// A 1x1 unpadded convolution whose output the compiler presents flattened (conv_reads_flat):
+// y[n][m][q] = sum_c W[m][c] x[n][c][q] + bias, a GEMM of the constant weights (A, M x C)
+// and the image (B, C x OH*OW; read in place, or gathered first when strided), so pixels
+// fill whole vectors whatever the row width.
 std::vector<TensorFunc> lower_conv_as_gemm(LowerContext& ctx) {
   const TensorFunc &x = ctx.in(0), &w = ctx.in(1);
   const Shape& out = ctx.out_shape();
-  ctx.require(x.rank() == 3 && w.rank() == 4 && out.size() == 3 && x.dtype == DType::Float32 && w.dtype == DType::Float32,
+  ctx.require((x.rank() == 3 || x.rank() == 4) && w.rank() == 4 && out.size() == 3 && x.dtype == DType::Float32 &&
+                  w.dtype == DType::Float32,
               "a flattened 1x1 convolution");
   const int C = static_cast<int>(x.shape[1]);
+  Func image = x.f;
+  if (x.rank() == 4) image = gather_strided(ctx, x);
   Halide::RDom k(0, C, "k");
   Var q("q"), m("m"), n("n");
   Func acc(func_name(ctx.node.name + "_acc"));
@@ -294,7 +312,7 @@ std::vector<TensorFunc> lower_conv_as_gemm(LowerContext& ctx) {
     wv = wp(m % 8, k, m / 8);
   }
   acc(q, m, n) = 0.0f;
-  acc(q, m, n) += wv * x.f(q, k, n);
+  acc(q, m, n) += wv * image(q, k, n);
   MatMulParts p{[acc](const Exprs& i) { return Expr(acc(i[2], i[1], i[0])); }, acc, 32, false};
   return finish(ctx, p, [&](const Exprs& i, Expr v) {
     if (ctx.has_input(2)) v = v + ctx.in(2).at({i[1]});

@@ -108,11 +108,11 @@ class LowerContext {
 using Lowering = std::vector<TensorFunc> (*)(LowerContext& ctx);
 Lowering find_lowering(OpKind op);  // nullptr when the op has no lowering at all
 
-// Whether the compiler presents this convolution's image, its output and the group's other
-// tensors of that size with H and W flattened into one axis ([N, C, H*W]): a 1x1, stride-1,
-// unpadded, ungrouped float32 convolution of at least 64 pixels, which then lowers as a GEMM
-// whose vectors run along the flattened pixels (lower_conv.cpp).
-bool conv_reads_flat(const Node& n, const Shape& x, const Shape& w, DType t);
+// Whether the compiler presents this convolution's output, and the group's other tensors of
+// that size, with H and W flattened into one axis ([N, M, H*W]), and its image too when it
+// does not stride: a 1x1, unpadded, ungrouped float32 convolution giving at least 64 pixels,
+// which then lowers as a GEMM whose vectors run along the flattened pixels (lower_conv.cpp).
+bool conv_reads_flat(const Node& n, const Shape& x, const Shape& w, const Shape& y, DType t);
 
 // Default schedule of a group's output: parallel over the outer dims, vectorised innermost.
 void schedule_default(Func out, const Shape& shape);
