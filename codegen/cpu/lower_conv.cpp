@@ -11,7 +11,8 @@
 //  - any other grouping (depthwise included): vectorised along the output row, the whole
 //    window summed per vector.
 // The input is zero-padded per call when the convolution pads (per plane for depthwise), and
-// subsampled when a 1x1 convolution strides.
+// subsampled when a 1x1 convolution strides. 1x1 convolutions of at least 64 output pixels
+// are GEMMs over flattened images instead (conv_reads_flat, lower_conv_as_gemm).
 #include "codegen/cpu/lowerings.h"
 
 namespace nnc::cpu {

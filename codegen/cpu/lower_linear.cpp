@@ -1,8 +1,9 @@
 // Lowerings of the linear ops — MatMul, Gemm, their fused forms (bias, residual add and
-// activation in the epilogue) and FusedAdd — with the register-blocked GEMM schedule:
-// the output is tiled into 32×8 blocks (two 16-float vectors × 8 rows); each block's
-// accumulator stays in registers while the k loop runs, and the epilogue is applied when
-// the block is stored. Convolutions are in lower_conv.cpp.
+// activation in the epilogue), FusedAdd, and 1x1 convolutions over flattened images — with
+// the register-blocked GEMM schedule: the output is tiled into 32×8 blocks (two 16-float
+// vectors × 8 rows); each block's accumulator stays in registers while a chunk of the k loop
+// runs, and the epilogue is applied when the block is stored. Other convolutions are in
+// lower_conv.cpp.
 #include "codegen/cpu/lowerings.h"
 
 namespace nnc::cpu {
