@@ -99,6 +99,23 @@ bool conv_reads_flat(const Node& n, const Shape& x, const Shape& w, const Shape&
   return std::all_of(pads.begin(), pads.end(), [](int64_t p) { return p == 0; });  // auto_pad pads a 1x1 window nothing
 }
 
+Func pack_conv_weights(LowerContext& ctx, const Tensor& weights, int tm) {
+  const Shape& w = weights.shape();
+  const int64_t M = w[0], C = w[1], KH = w[2], KW = w[3], panels = (M + tm - 1) / tm;
+  Tensor t(DType::Float32, {panels, C, KH, KW, tm});
+  const float* src = weights.data<float>();
+  float* dst = t.data<float>();
+  for (int64_t p = 0; p < panels; ++p)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t ky = 0; ky < KH; ++ky)
+        for (int64_t kx = 0; kx < KW; ++kx)
+          for (int64_t j = 0; j < tm; ++j) {
+            int64_t m = p * tm + j;
+            *dst++ = m < M ? src[((m * C + c) * KH + ky) * KW + kx] : 0.0f;
+          }
+  return ctx.add_constant(std::move(t), ctx.node.name + "_wpacked").f;
+}
+
 std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   if (ctx.out_shape().size() == 3) return lower_conv_as_gemm(ctx);
   const TensorFunc &x = ctx.in(0), &w = ctx.in(1);
@@ -121,25 +138,13 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   const bool along_row = packed && g.OW >= 32 && g.C <= 128;
   // Output channels come in panels of tm, zero-padded.
   const int tm = along_row ? 8 : g.M >= 32 ? 32 : g.M >= 16 ? 16 : 8;
-  const int64_t panels = (g.M + tm - 1) / tm;
   if (packed) {
     // wp[p][c][ky][kx][j] = W[p * tm + j][c][ky][kx]: each panel's weights are contiguous in
     // the order the accumulation reads them. Packed at compile time for constant weights,
     // else once per call (training) -- a small transposition next to the convolution.
     Func wp;
     if (weights) {
-      Tensor t(DType::Float32, {panels, g.C, g.KH, g.KW, tm});
-      const float* src = weights->data<float>();
-      float* dst = t.data<float>();
-      for (int64_t p = 0; p < panels; ++p)
-        for (int64_t c = 0; c < g.C; ++c)
-          for (int64_t ky = 0; ky < g.KH; ++ky)
-            for (int64_t kx = 0; kx < g.KW; ++kx)
-              for (int64_t j = 0; j < tm; ++j) {
-                int64_t mm = p * tm + j;
-                *dst++ = mm < g.M ? src[((mm * g.C + c) * g.KH + ky) * g.KW + kx] : 0.0f;
-              }
-      wp = ctx.add_constant(std::move(t), ctx.node.name + "_wpacked").f;
+      wp = pack_conv_weights(ctx, *weights, tm);
     } else {
       Var pj("pj"), pkx("pkx"), pky("pky"), pc("pc"), pp("pp");
       Expr mm = pp * tm + pj;

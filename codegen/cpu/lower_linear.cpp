@@ -301,17 +301,7 @@ std::vector<TensorFunc> lower_conv_as_gemm(LowerContext& ctx) {
   // The weights of each group of 8 output channels, interleaved ([M/8][C][8]), so each k's
   // broadcasts come from one 32-byte run.
   Expr wv = w.f(0, 0, k, m);
-  if (const Tensor* weights = ctx.constant(1); weights) {
-    const int64_t M = w.shape[0], groups = (M + 7) / 8;
-    Tensor t(DType::Float32, {groups, C, 8});
-    const float* src = weights->data<float>();
-    float* dst = t.data<float>();
-    for (int64_t g = 0; g < groups; ++g)
-      for (int64_t c = 0; c < C; ++c)
-        for (int64_t j = 0; j < 8; ++j) *dst++ = g * 8 + j < M ? src[(g * 8 + j) * C + c] : 0.0f;
-    Func wp = ctx.add_constant(std::move(t), ctx.node.name + "_wpacked").f;
-    wv = wp(m % 8, k, m / 8);
-  }
+  if (const Tensor* weights = ctx.constant(1)) wv = pack_conv_weights(ctx, *weights, 8)(m % 8, 0, 0, k, m / 8);
   acc(q, m, n) = 0.0f;
   acc(q, m, n) += wv * image(q, k, n);
   MatMulParts p{[acc](const Exprs& i) { return Expr(acc(i[2], i[1], i[0])); }, acc, 32, false};

@@ -88,6 +88,10 @@ struct ConvGeometry {
   int64_t sy, sx, dy, dx, py, px;  // strides, dilations, leading pads
 };
 ConvGeometry conv_geometry(const LowerContext& ctx, size_t weights = 1);
+// Constant float weights [M, C, KH, KW] packed into panels of tm output channels,
+// [panels][C][KH][KW][tm] and zero past M, so each panel's weights are contiguous in the
+// order an accumulation over (c, ky, kx) reads them; added to the kernel as a constant.
+Func pack_conv_weights(LowerContext& ctx, const Tensor& weights, int tm);
 // Conv and FusedConv given their image flattened (conv_reads_flat). (lower_linear.cpp)
 std::vector<TensorFunc> lower_conv_as_gemm(LowerContext& ctx);
 
