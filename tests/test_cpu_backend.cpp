@@ -95,6 +95,17 @@ TEST_CASE("cpu backend: wide-row, many-channel and depthwise convolutions match 
   check_against_reference(b.finish(), {{"x", random_tensor({2, 5, 9, 70}, 7)}});
 }
 
+TEST_CASE("cpu backend: windowed convolutions over many input channels, accumulated in chunks of 16 channels, match the reference", "[cpu]") {
+  Builder b("chunks", 13);
+  // 40 and 37 input channels: two whole chunks of 16 and a partial one; 37 output channels: a
+  // partial panel; rows of 13 and 6 pixels: partial row tiles.
+  Value* x = b.input("x", DType::Float32, {Dim::fixed(2), Dim::fixed(40), Dim::fixed(11), Dim::fixed(13)});
+  Value* c1 = b.relu(b.conv2d(x, 40, 37, 3, 1, 1, "c1"));
+  Value* c2 = b.conv2d(c1, 37, 50, 3, 2, 1, "c2");  // 6 x 7
+  b.output(c2, "y");
+  check_against_reference(b.finish(), {{"x", random_tensor({2, 40, 11, 13}, 17)}});
+}
+
 TEST_CASE("cpu backend: 1x1 convolutions run as GEMMs over the flattened pixels, with their epilogues", "[cpu]") {
   Builder b("flat", 17);
   // 9 x 11 = 99 pixels: the last 32-pixel panel overlaps the one before; 300 input channels:

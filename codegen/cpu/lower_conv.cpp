@@ -5,7 +5,7 @@
 //    accumulation reads each panel's weights contiguously. Each output block accumulates
 //    in registers over (c, ky, kx) and is stored with the epilogue:
 //      * across channels: 32 channels x 4-8 pixels, one input pixel broadcast against two
-//        weight vectors per step;
+//        weight vectors per step; with a window, over chunks of 16 input channels at a time;
 //      * along the row (wide rows, few input channels): 32 pixels x 8 channels, one weight
 //        broadcast against two input vectors per step;
 //  - any other grouping (depthwise included): vectorised along the output row, the whole
@@ -179,7 +179,10 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   int tx = pick_row_tile(g.OW);
   const bool depthwise = Cg == 1 && Mg == 1;
   const bool unroll_window = g.KW <= 7 && g.KH <= 7;
-  ctx.schedule = [acc, packed, along_row, tx, tm, xp, materialise, depthwise, unroll_window](Func out, const Shape& shape) mutable {
+  // Across channels with a window and many input channels: accumulate in chunks of them.
+  const bool chunk_channels = packed && !along_row && g.KH * g.KW > 1 && Cg >= 32;
+  ctx.schedule = [acc, packed, along_row, chunk_channels, tx, tm, xp, materialise, depthwise, unroll_window](
+                     Func out, const Shape& shape) mutable {
     Var ox = out.args()[0], oy = out.args()[1], m = out.args()[2], n = out.args()[3];
     Halide::Stage u = acc.update();
     Var pix = xp.args()[0];
@@ -219,6 +222,25 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
           .fuse(oyo, mo, task)
           .fuse(task, n, task)
           .parallel(task);
+      if (chunk_channels) {
+        // The task's accumulators stay in memory while the input channels run in chunks of
+        // 16, so a chunk's weights (tm x 16 x KH x KW floats, 18 KB for 3x3) stay in L1
+        // for all the task's pixels instead of streaming from L2 for each tile of them.
+        // Measured 6-8% faster on resnet50's 3x3 layers, on 1 and 2 threads.
+        Var am = acc.args()[0], aox = acc.args()[1], aoy = acc.args()[2], amo("amo"), ami("ami"), aoxo("aoxo"),
+            aoxi("aoxi");
+        std::vector<Halide::RVar> r = acc.rvars(0);
+        Halide::RVar rzo("rzo"), rzi("rzi");
+        acc.compute_at(out, task).vectorize(am, std::min(tm, 16));
+        u.split(am, amo, ami, std::min(tm, 16))
+            .split(aox, aoxo, aoxi, tx, Halide::TailStrategy::GuardWithIf)
+            .split(r[2], rzo, rzi, 16, Halide::TailStrategy::GuardWithIf)
+            .reorder(ami, amo, aoxi, r[0], r[1], rzi, aoxo, aoy, rzo)
+            .vectorize(ami)
+            .unroll(amo)
+            .unroll(aoxi);
+        return;
+      }
       acc.compute_at(out, oxo).vectorize(acc.args()[0], std::min(tm, 16)).unroll(acc.args()[1]);
       Var am = acc.args()[0], aox = acc.args()[1];
       std::vector<Halide::VarOrRVar> order = {am, aox};
