@@ -1,6 +1,6 @@
 // nnc bench MODEL [--backend B] [--threads N] [--iters N] [--warmup N] [--dim NAME=SIZE] [--json]:
 // compiles the model, runs it on seeded random inputs (warm-up runs first), and reports the
-// median and p90 latency, throughput, compile time and peak memory. With --json the last
+// minimum, median and p90 latency (the minimum is the steadiest on a shared machine), throughput, compile time and peak memory. With --json the last
 // line of standard output is one JSON object with those numbers.
 #include <sys/resource.h>
 
