@@ -1,7 +1,8 @@
 // nnc bench MODEL [--backend B] [--threads N] [--iters N] [--warmup N] [--dim NAME=SIZE] [--json]:
 // compiles the model, runs it on seeded random inputs (warm-up runs first), and reports the
-// minimum, median and p90 latency (the minimum is the steadiest on a shared machine), throughput, compile time and peak memory. With --json the last
-// line of standard output is one JSON object with those numbers.
+// minimum, median and p90 latency (the minimum is the steadiest on a shared machine),
+// throughput, compile time and peak memory. With --json the last line of standard output is
+// one JSON object with those numbers.
 #include <sys/resource.h>
 
 #include <algorithm>
