@@ -99,20 +99,22 @@ bool conv_reads_flat(const Node& n, const Shape& x, const Shape& w, const Shape&
   return std::all_of(pads.begin(), pads.end(), [](int64_t p) { return p == 0; });  // auto_pad pads a 1x1 window nothing
 }
 
+float* pack_panels(const float* src, float* dst, int64_t count, int64_t K, int64_t width, int64_t stride_i,
+                   int64_t stride_k) {
+  for (int64_t p = 0; p < (count + width - 1) / width; ++p)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < width; ++j) {
+        int64_t i = p * width + j;
+        *dst++ = i < count ? src[i * stride_i + k * stride_k] : 0.0f;
+      }
+  return dst;
+}
+
 Func pack_conv_weights(LowerContext& ctx, const Tensor& weights, int tm) {
   const Shape& w = weights.shape();
-  const int64_t M = w[0], C = w[1], KH = w[2], KW = w[3], panels = (M + tm - 1) / tm;
-  Tensor t(DType::Float32, {panels, C, KH, KW, tm});
-  const float* src = weights.data<float>();
-  float* dst = t.data<float>();
-  for (int64_t p = 0; p < panels; ++p)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t ky = 0; ky < KH; ++ky)
-        for (int64_t kx = 0; kx < KW; ++kx)
-          for (int64_t j = 0; j < tm; ++j) {
-            int64_t m = p * tm + j;
-            *dst++ = m < M ? src[((m * C + c) * KH + ky) * KW + kx] : 0.0f;
-          }
+  const int64_t M = w[0], window = w[1] * w[2] * w[3];  // each channel's (c, ky, kx) run
+  Tensor t(DType::Float32, {(M + tm - 1) / tm, w[1], w[2], w[3], tm});
+  pack_panels(weights.data<float>(), t.data<float>(), M, window, tm, window, 1);
   return ctx.add_constant(std::move(t), ctx.node.name + "_wpacked").f;
 }
 

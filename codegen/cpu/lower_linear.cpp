@@ -130,15 +130,9 @@ Func pack_b(LowerContext& ctx, const TensorFunc& B, bool tb, int64_t K, int64_t 
     Shape packed(B.shape.begin(), B.shape.end() - 2);
     packed.insert(packed.end(), {P, K, panel});
     Tensor t(DType::Float32, packed);
-    const float* src = weights->data<float>();
     float* dst = t.data<float>();
-    for (int64_t b = 0; b < batch; ++b)
-      for (int64_t p = 0; p < P; ++p)
-        for (int64_t k = 0; k < K; ++k)
-          for (int64_t j = 0; j < panel; ++j) {
-            int64_t n = p * panel + j;
-            *dst++ = n < N ? src[b * K * N + (tb ? n * K + k : k * N + n)] : 0.0f;
-          }
+    for (int64_t b = 0; b < batch; ++b)  // B' column n, row k: B[n][k] with transB, else B[k][n]
+      dst = pack_panels(weights->data<float>() + b * K * N, dst, N, K, panel, tb ? K : 1, tb ? 1 : N);
     return ctx.add_constant(std::move(t), ctx.node.name + "_bpacked").f;
   }
   Var j("j"), k("pk"), p("pp");
@@ -208,14 +202,14 @@ MatMulParts matmul(LowerContext& ctx, const TensorFunc& A, const TensorFunc& B, 
       a.push_back(i[r - 1] / panel);
       return Expr(acc(a));
     };
-    return {at, acc, panel, true};
+    return {at, acc, panel, true, {}};
   }
   std::vector<Var> v = onnx_vars(r, "o");
   Exprs o(v.begin(), v.end());
   std::vector<Var> hv(v.rbegin(), v.rend());
   acc(hv) = Halide::cast(t, 0);
   acc(hv) += operand(A, true, ta, o) * operand(B, false, tb, o);
-  return {[acc](const Exprs& i) { return Expr(acc(Exprs(i.rbegin(), i.rend()))); }, acc, 0};
+  return {[acc](const Exprs& i) { return Expr(acc(Exprs(i.rbegin(), i.rend()))); }, acc, 0, false, {}};
 }
 
 // The result of a linear op: body(index, product) defines each element of the output

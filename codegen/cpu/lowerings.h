@@ -88,6 +88,11 @@ struct ConvGeometry {
   int64_t sy, sx, dy, dx, py, px;  // strides, dilations, leading pads
 };
 ConvGeometry conv_geometry(const LowerContext& ctx, size_t weights = 1);
+// `count` vectors of K floats (element k of vector i at src[i * stride_i + k * stride_k])
+// packed at dst into panels of `width` vectors, [panels][K][width] and zero past count, so a
+// kernel reads one k of a panel contiguously. Returns the end of what it wrote.
+float* pack_panels(const float* src, float* dst, int64_t count, int64_t K, int64_t width, int64_t stride_i,
+                   int64_t stride_k);
 // Constant float weights [M, C, KH, KW] packed into panels of tm output channels,
 // [panels][C][KH][KW][tm] and zero past M, so each panel's weights are contiguous in the
 // order an accumulation over (c, ky, kx) reads them; added to the kernel as a constant.
