@@ -95,6 +95,37 @@ TEST_CASE("cpu backend: wide-row, many-channel and depthwise convolutions match 
   check_against_reference(b.finish(), {{"x", random_tensor({2, 5, 9, 70}, 7)}});
 }
 
+// Depthwise and grouped convolutions in blocks of one vector x up to 4 rows: rows that miss
+// the vector width (10 wide with 8-wide vectors, 35 with 16) and the 4-row block (3 and 9
+// rows), stride 2, a dilated 5x5 window, two channels per group, and planes narrower than a
+// vector (7 wide), which take the predicated one-row path.
+TEST_CASE("cpu backend: depthwise and grouped convolutions over odd planes match the reference", "[cpu]") {
+  Builder b("depthwise", 19);
+  auto grouped = [&](Value* x, int64_t channels, int64_t group, int64_t k, int64_t stride, int64_t dilation,
+                     const std::string& name) {
+    Attributes a;
+    a.set("kernel_shape", std::vector<int64_t>{k, k});
+    int64_t pad = (k - 1) / 2 * dilation;
+    a.set("pads", std::vector<int64_t>{pad, pad, pad, pad});
+    a.set("strides", std::vector<int64_t>{stride, stride});
+    a.set("dilations", std::vector<int64_t>{dilation, dilation});
+    a.set("group", group);
+    Value* w = b.random_param(name + "_w", {channels, channels / group, k, k}, 0.5f);
+    return b.op(OpKind::Conv, {x, w, b.random_param(name + "_b", {channels}, 0.5f)}, a);
+  };
+  Value* x = b.input("x", DType::Float32, {Dim::fixed(2), Dim::fixed(6), Dim::fixed(9), Dim::fixed(10)});
+  b.output(b.relu(grouped(x, 6, 6, 3, 1, 1, "dw")), "y1");              // 10 wide, 9 rows
+  b.output(grouped(x, 6, 3, 3, 1, 1, "g2"), "y2");                      // 2 channels per group
+  b.output(grouped(x, 6, 6, 5, 1, 2, "dil"), "y3");                     // dilated 5x5
+  Value* z = b.input("z", DType::Float32, {Dim::fixed(1), Dim::fixed(5), Dim::fixed(6), Dim::fixed(70)});
+  b.output(grouped(z, 5, 5, 3, 2, 1, "s2"), "y4");                      // 35 wide, 3 rows
+  Value* n = b.input("n", DType::Float32, {Dim::fixed(1), Dim::fixed(4), Dim::fixed(7), Dim::fixed(7)});
+  b.output(grouped(n, 4, 4, 3, 1, 1, "narrow"), "y5");                  // 7 wide
+  check_against_reference(b.finish(), {{"x", random_tensor({2, 6, 9, 10}, 31)},
+                                       {"z", random_tensor({1, 5, 6, 70}, 32)},
+                                       {"n", random_tensor({1, 4, 7, 7}, 33)}});
+}
+
 TEST_CASE("cpu backend: windowed convolutions over many input channels, accumulated in chunks of 16 channels, match the reference", "[cpu]") {
   Builder b("chunks", 13);
   // 40 and 37 input channels: two whole chunks of 16 and a partial one; 37 output channels: a

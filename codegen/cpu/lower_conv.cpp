@@ -181,9 +181,10 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   int tx = pick_row_tile(g.OW);
   const bool depthwise = Cg == 1 && Mg == 1;
   const bool unroll_window = g.KW <= 7 && g.KH <= 7;
+  const bool unit_stride = g.sx == 1;
   // Across channels with a window and many input channels: accumulate in chunks of them.
   const bool chunk_channels = packed && !along_row && g.KH * g.KW > 1 && Cg >= 32;
-  ctx.schedule = [acc, packed, along_row, chunk_channels, tx, tm, xp, materialise, depthwise, unroll_window](
+  ctx.schedule = [acc, packed, along_row, chunk_channels, tx, tm, xp, materialise, depthwise, unroll_window, unit_stride](
                      Func out, const Shape& shape) mutable {
     Var ox = out.args()[0], oy = out.args()[1], m = out.args()[2], n = out.args()[3];
     Halide::Stage u = acc.update();
@@ -252,22 +253,39 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
       u.split(am, amo, ami, std::min(tm, 16)).vectorize(ami).unroll(amo).unroll(aox);
     } else {
       // Tasks of whole channel planes, at least ~4K outputs each (a 7x7 plane alone is too
-      // little work to hand to a thread). Per output row, each vector of outputs sums the
-      // whole window in registers. A depthwise convolution pads each input plane in the
+      // little work to hand to a thread). A depthwise convolution pads each input plane in the
       // task that reads it, while it is in cache.
       Var task("task"), plane("plane"), aoxo("aoxo"), aoxi("aoxi");
       int vec = shape[3] >= 16 ? 16 : 8;
       int planes = static_cast<int>(std::max<int64_t>(1, 4096 / std::max<int64_t>(1, shape[2] * shape[3])));
-      out.vectorize(ox, vec, Halide::TailStrategy::GuardWithIf)
-          .fuse(m, n, task)
-          .split(task, task, plane, planes, Halide::TailStrategy::GuardWithIf)
-          .parallel(task);
-      if (materialise && depthwise) xp.compute_at(out, plane).vectorize(pix, 16, Halide::TailStrategy::GuardWithIf);
-      Var aox = acc.args()[0];
-      acc.compute_at(out, oy).vectorize(aox, vec, Halide::TailStrategy::GuardWithIf);
+      Var aox = acc.args()[0], aoy = acc.args()[1];
       std::vector<Halide::RVar> r = acc.rvars(0);
-      u.split(aox, aoxo, aoxi, vec, Halide::TailStrategy::GuardWithIf).vectorize(aoxi);
-      u.reorder(aoxi, r[0], r[1], r[2], aoxo);
+      if (shape[3] >= vec && unit_stride) {
+        // Unit-stride rows at least a vector wide: blocks of one vector x up to 4 rows, whose
+        // accumulators stay in registers (independent chains) while the window is summed.
+        // Measured on 1 thread against one accumulator row in memory: efficientnet_b0's
+        // 56x56, 28x28 (5x5) and 14x14 depthwise layers 15-22% faster, all its depthwise
+        // layers together 5.00 -> 4.67 ms per run.
+        const int rows = static_cast<int>(std::min<int64_t>(4, shape[2]));
+        Var oxo("oxo"), oxi("oxi"), oyo("oyo"), oyi("oyi");
+        out.split(ox, oxo, oxi, vec, Halide::TailStrategy::ShiftInwards)
+            .split(oy, oyo, oyi, rows, Halide::TailStrategy::ShiftInwards)
+            .reorder(oxi, oyi, oxo, oyo)
+            .vectorize(oxi)
+            .unroll(oyi);
+        acc.compute_at(out, oxo).store_in(Halide::MemoryType::Register).vectorize(aox).unroll(aoy);
+        u.reorder(aox, aoy, r[0], r[1], r[2]).vectorize(aox).unroll(aoy);
+      } else {
+        // Narrower rows (7x7 planes) and strided rows: one predicated vector per row. (Shifted
+        // strided vectors hit a Halide 14 codegen bug on AVX-512: an aligned load claimed at
+        // an odd offset, which faults.)
+        out.vectorize(ox, vec, Halide::TailStrategy::GuardWithIf);
+        acc.compute_at(out, oy).vectorize(aox, vec, Halide::TailStrategy::GuardWithIf);
+        u.split(aox, aoxo, aoxi, vec, Halide::TailStrategy::GuardWithIf).vectorize(aoxi);
+        u.reorder(aoxi, r[0], r[1], r[2], aoxo);
+      }
+      out.fuse(m, n, task).split(task, task, plane, planes, Halide::TailStrategy::GuardWithIf).parallel(task);
+      if (materialise && depthwise) xp.compute_at(out, plane).vectorize(pix, 16, Halide::TailStrategy::GuardWithIf);
       if (unroll_window) u.unroll(r[0]).unroll(r[1]);
     }
   };
