@@ -184,8 +184,8 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   const bool unit_stride = g.sx == 1;
   // Across channels with a window and many input channels: accumulate in chunks of them.
   const bool chunk_channels = packed && !along_row && g.KH * g.KW > 1 && Cg >= 32;
-  ctx.schedule = [acc, packed, along_row, chunk_channels, tx, tm, xp, materialise, depthwise, unroll_window, unit_stride](
-                     Func out, const Shape& shape) mutable {
+  ctx.schedule = [acc, packed, along_row, chunk_channels, tx, tm, xp, materialise, depthwise, unroll_window,
+                  unit_stride](Func out, const Shape& shape) mutable {
     Var ox = out.args()[0], oy = out.args()[1], m = out.args()[2], n = out.args()[3];
     Halide::Stage u = acc.update();
     Var pix = xp.args()[0];

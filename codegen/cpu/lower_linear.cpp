@@ -73,7 +73,7 @@ void schedule_gemm(Func out, Func acc, const Shape& shape) {
 // whose accumulators (block x panel) stay in L2; the k loop runs in chunks of 256 so a chunk
 // of the panel (32 KB) stays in L1 while each 8-row group of the block accumulates over it
 // in registers.
-void schedule_blocked_gemm(Func out, Func acc, const Shape& shape, int panel, bool packed, Func b_copy, Halide::ImageParam a_w = {}) {
+void schedule_blocked_gemm(Func out, Func acc, const Shape& shape, int panel, bool packed, Func b_copy) {
   int rank = static_cast<int>(shape.size());
   int64_t N = shape[rank - 1], M = shape[rank - 2], batch = 1;
   for (int d = 0; d + 2 < rank; ++d) batch *= shape[d];
@@ -107,7 +107,6 @@ void schedule_blocked_gemm(Func out, Func acc, const Shape& shape, int panel, bo
       .unroll(jo)
       .unroll(ami);
   if (b_copy.defined()) b_copy.compute_at(acc, ko).vectorize(b_copy.args()[0], 16);
-  if (a_w.defined() && getenv("NNC_V1")) acc.update().prefetch(a_w, amo, amo, atoi(getenv("NNC_V1")), Halide::PrefetchBoundStrategy::NonFaulting);
 }
 
 struct MatMulParts {
@@ -116,7 +115,6 @@ struct MatMulParts {
   int panel = 0;                         // the blocked schedule's panel width; 0: schedule_gemm
   bool packed = false;                   // B packed into panels (acc(j, m, batch..., p))
   Func b_copy;                           // B read in place: copied per panel and k chunk
-  Halide::ImageParam a_w;
 };
 
 // B' (K x N after Gemm's transB, with B's batch dims) re-packed into panels of `panel`
@@ -223,9 +221,8 @@ std::vector<TensorFunc> finish(LowerContext& ctx, const MatMulParts& p,
   int panel = p.panel;
   bool packed = p.packed;
   Func b_copy = p.b_copy;
-  Halide::ImageParam a_w = p.a_w;
-  ctx.schedule = [reduce, panel, packed, b_copy, a_w](Func out, const Shape& shape) {
-    if (panel) schedule_blocked_gemm(out, reduce, shape, panel, packed, b_copy, a_w);
+  ctx.schedule = [reduce, panel, packed, b_copy](Func out, const Shape& shape) {
+    if (panel) schedule_blocked_gemm(out, reduce, shape, panel, packed, b_copy);
     else schedule_gemm(out, reduce, shape);
   };
   return {y};
@@ -311,7 +308,6 @@ std::vector<TensorFunc> lower_conv_as_gemm(LowerContext& ctx) {
   acc(q, m, n) = 0.0f;
   acc(q, m, n) += wv * b_copy(q, k, n);
   MatMulParts p{[acc](const Exprs& i) { return Expr(acc(i[2], i[1], i[0])); }, acc, 32, false, b_copy};
-  if (ctx.constant(1)) p.a_w = ctx.params.back();
   return finish(ctx, p, [&](const Exprs& i, Expr v) {
     if (ctx.has_input(2)) v = v + ctx.in(2).at({i[1]});
     if (ctx.node.op != OpKind::FusedConv) return v;
