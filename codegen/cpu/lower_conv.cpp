@@ -9,7 +9,8 @@
 //      * along the row (wide rows, few input channels): 32 pixels x 8 channels, one weight
 //        broadcast against two input vectors per step;
 //  - any other grouping (depthwise included): vectorised along the output row, the whole
-//    window summed per vector.
+//    window summed per vector, in blocks of one vector x 4 rows held in registers for
+//    unit-stride rows at least a vector wide.
 // The input is zero-padded per call when the convolution pads (per plane for depthwise), and
 // subsampled when a 1x1 convolution strides. 1x1 convolutions of at least 64 output pixels
 // are GEMMs over flattened images instead (conv_reads_flat, lower_conv_as_gemm).
@@ -255,7 +256,7 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
       // Tasks of whole channel planes, at least ~4K outputs each (a 7x7 plane alone is too
       // little work to hand to a thread). A depthwise convolution pads each input plane in the
       // task that reads it, while it is in cache.
-      Var task("task"), plane("plane"), aoxo("aoxo"), aoxi("aoxi");
+      Var task("task"), plane("plane");
       int vec = shape[3] >= 16 ? 16 : 8;
       int planes = static_cast<int>(std::max<int64_t>(1, 4096 / std::max<int64_t>(1, shape[2] * shape[3])));
       Var aox = acc.args()[0], aoy = acc.args()[1];
@@ -279,6 +280,7 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
         // Narrower rows (7x7 planes) and strided rows: one predicated vector per row. (Shifted
         // strided vectors hit a Halide 14 codegen bug on AVX-512: an aligned load claimed at
         // an odd offset, which faults.)
+        Var aoxo("aoxo"), aoxi("aoxi");
         out.vectorize(ox, vec, Halide::TailStrategy::GuardWithIf);
         acc.compute_at(out, oy).vectorize(aox, vec, Halide::TailStrategy::GuardWithIf);
         u.split(aox, aoxo, aoxi, vec, Halide::TailStrategy::GuardWithIf).vectorize(aoxi);
