@@ -69,11 +69,11 @@ void schedule_gemm(Func out, Func acc, const Shape& shape) {
 // last panel shifted inwards). In place, `b_copy` (when defined) is a copy of B made per panel
 // and k chunk, so the inner loop reads one aligned, contiguous block whatever B's row length:
 // measured 10-25% faster on 1x1 convolutions, most on 14x14 images, whose rows of 196 floats
-// start mid cache line. Each task is one panel times a block of up to 256 rows of A,
-// whose accumulators (block x panel) stay in L2; the k loop runs in chunks of 256 so a chunk
-// of the panel (32 KB) stays in L1 while each 8-row group of the block accumulates over it
-// in registers.
-void schedule_blocked_gemm(Func out, Func acc, const Shape& shape, int panel, bool packed, Func b_copy) {
+// start mid cache line. Each task is one panel times a block of up to 256 rows of A. Past
+// K = 256 the block's accumulators (block x panel) stay in L2 and the k loop runs in chunks
+// of 256, so a chunk of the panel (32 KB) stays in L1 while each 8-row group of the block
+// accumulates over it in registers.
+void schedule_blocked_gemm(Func out, Func acc, const Shape& shape, int64_t K, int panel, bool packed, Func b_copy) {
   int rank = static_cast<int>(shape.size());
   int64_t N = shape[rank - 1], M = shape[rank - 2], batch = 1;
   for (int d = 0; d + 2 < rank; ++d) batch *= shape[d];
@@ -95,8 +95,16 @@ void schedule_blocked_gemm(Func out, Func acc, const Shape& shape, int panel, bo
   Var j = acc.args()[0], am = acc.args()[1], jo("jo"), ji("ji"), amo("amo"), ami("ami");
   acc.vectorize(j, 16);
   Halide::RVar k = acc.rvars(0)[0], ko("ko"), ki("ki");
-  const int64_t* K = Halide::Internal::as_const_int(k.extent());
-  const int kc = K && *K <= 256 ? static_cast<int>(*K) : 256;
+  const int kc = 256;
+  if (K <= kc) {
+    // One chunk: each 8-row group's accumulators stay in registers over the whole k loop and
+    // the epilogue stores them directly, without the pass through a task-wide buffer
+    // (measured 12-30% faster on 1x1 convolutions with 64-256 input channels).
+    acc.compute_at(out, mo).unroll(am);
+    acc.update().split(j, jo, ji, 16).reorder(ji, jo, am, k).vectorize(ji).unroll(jo).unroll(am);
+    if (b_copy.defined()) b_copy.compute_at(out, task).vectorize(b_copy.args()[0], 16);
+    return;
+  }
   acc.compute_at(out, task);
   acc.update()
       .split(j, jo, ji, 16)
@@ -114,6 +122,7 @@ struct MatMulParts {
   Func reduce;                           // the Func with the update (the reduction over k)
   int panel = 0;                         // the blocked schedule's panel width; 0: schedule_gemm
   bool packed = false;                   // B packed into panels (acc(j, m, batch..., p))
+  int64_t K = 0;                         // the reduction's extent
   Func b_copy;                           // B read in place: copied per panel and k chunk
 };
 
@@ -202,14 +211,14 @@ MatMulParts matmul(LowerContext& ctx, const TensorFunc& A, const TensorFunc& B, 
       a.push_back(i[r - 1] / panel);
       return Expr(acc(a));
     };
-    return {at, acc, panel, true, {}};
+    return {at, acc, panel, true, K, {}};
   }
   std::vector<Var> v = onnx_vars(r, "o");
   Exprs o(v.begin(), v.end());
   std::vector<Var> hv(v.rbegin(), v.rend());
   acc(hv) = Halide::cast(t, 0);
   acc(hv) += operand(A, true, ta, o) * operand(B, false, tb, o);
-  return {[acc](const Exprs& i) { return Expr(acc(Exprs(i.rbegin(), i.rend()))); }, acc, 0, false, {}};
+  return {[acc](const Exprs& i) { return Expr(acc(Exprs(i.rbegin(), i.rend()))); }, acc, 0, false, K, {}};
 }
 
 // The result of a linear op: body(index, product) defines each element of the output
@@ -220,9 +229,10 @@ std::vector<TensorFunc> finish(LowerContext& ctx, const MatMulParts& p,
   Func reduce = p.reduce;
   int panel = p.panel;
   bool packed = p.packed;
+  int64_t K = p.K;
   Func b_copy = p.b_copy;
-  ctx.schedule = [reduce, panel, packed, b_copy](Func out, const Shape& shape) {
-    if (panel) schedule_blocked_gemm(out, reduce, shape, panel, packed, b_copy);
+  ctx.schedule = [reduce, panel, packed, K, b_copy](Func out, const Shape& shape) {
+    if (panel) schedule_blocked_gemm(out, reduce, shape, K, panel, packed, b_copy);
     else schedule_gemm(out, reduce, shape);
   };
   return {y};
@@ -307,7 +317,7 @@ std::vector<TensorFunc> lower_conv_as_gemm(LowerContext& ctx) {
   b_copy(q, c, n) = image(q, c, n);
   acc(q, m, n) = 0.0f;
   acc(q, m, n) += wv * b_copy(q, k, n);
-  MatMulParts p{[acc](const Exprs& i) { return Expr(acc(i[2], i[1], i[0])); }, acc, 32, false, b_copy};
+  MatMulParts p{[acc](const Exprs& i) { return Expr(acc(i[2], i[1], i[0])); }, acc, 32, false, C, b_copy};
   return finish(ctx, p, [&](const Exprs& i, Expr v) {
     if (ctx.has_input(2)) v = v + ctx.in(2).at({i[1]});
     if (ctx.node.op != OpKind::FusedConv) return v;
