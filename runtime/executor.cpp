@@ -74,8 +74,8 @@ void describe_buffer(halide_buffer_t& b, halide_dimension_t* dims, uint8_t* memo
 
 }  // namespace
 
-// NNC_PROFILE=1: time every step; the totals are printed, slowest first, when the executor
-// goes away.
+// NNC_PROFILE=1: time every step; the totals and the mean per run are printed, slowest first,
+// when the executor goes away (bench/compare_layers.py reads them).
 struct StepTimer {
   explicit StepTimer(std::atomic<int64_t>* total) : total(total), start(std::chrono::steady_clock::now()) {}
   ~StepTimer() {
@@ -96,10 +96,11 @@ Executor::~Executor() {
   int64_t total = 0;
   for (size_t i = 0; i < program_->steps.size(); ++i) order.push_back({profile_[i].load(), i}), total += order.back().first;
   std::sort(order.rbegin(), order.rend());
-  std::fprintf(stderr, "NNC_PROFILE: %.1f ms in all steps\n", total / 1e6);
+  const int64_t runs = std::max<int64_t>(profiled_runs_.load(), 1);
+  std::fprintf(stderr, "NNC_PROFILE: %.1f ms in all steps over %lld runs\n", total / 1e6, static_cast<long long>(runs));
   for (auto [ns, i] : order)
-    std::fprintf(stderr, "%10.2f ms %5.1f%%  %s%s\n", ns / 1e6, 100.0 * ns / std::max<int64_t>(total, 1),
-                 program_->steps[i].kernel ? "" : "[reference] ", program_->steps[i].describe().c_str());
+    std::fprintf(stderr, "%10.2f ms %5.1f%% %9.4f ms/run  %s%s\n", ns / 1e6, 100.0 * ns / std::max<int64_t>(total, 1),
+                 ns / 1e6 / runs, program_->steps[i].kernel ? "" : "[reference] ", program_->steps[i].describe().c_str());
 }
 
 std::unique_ptr<Executor::Arena> Executor::take_arena() const {
@@ -127,6 +128,7 @@ RuntimeValues Executor::run(const std::vector<const RuntimeValue*>& inputs) cons
                 ErrorKind::Runtime);
   std::unique_ptr<Arena> arena = take_arena();
   RunState st;
+  if (profile_) ++profiled_runs_;
   st.held.resize(n);
   st.memory.assign(n, nullptr);
   std::vector<const RuntimeValue*> input_of(n, nullptr);
