@@ -22,7 +22,8 @@ Expr isinf(const Expr& x) { return x.type().is_float() ? Halide::is_inf(x) : Hal
 Expr sigmoid(const Expr& x) {
   Expr e = Halide::exp(-Halide::abs(x));  // in (0, 1], never overflows
   Expr one = Halide::cast(x.type(), 1);
-  return Halide::select(x >= 0, one / (one + e), e / (one + e));
+  Expr r = one / (one + e);  // one division for both branches: a select computes both
+  return Halide::select(x >= 0, r, e * r);
 }
 
 Expr log1p(const Expr& x) {
