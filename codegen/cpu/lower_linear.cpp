@@ -99,7 +99,7 @@ void schedule_blocked_gemm(Func out, Func acc, const Shape& shape, int64_t K, in
   if (K <= kc) {
     // One chunk: each 8-row group's accumulators stay in registers over the whole k loop and
     // the epilogue stores them directly, without the pass through a task-wide buffer
-    // (measured 12-30% faster on 1x1 convolutions with 64-256 input channels).
+    // (measured 11-29% faster on 1x1 convolutions with 64-256 input channels, 1 thread).
     acc.compute_at(out, mo).unroll(am);
     acc.update().split(j, jo, ji, 16).reorder(ji, jo, am, k).vectorize(ji).unroll(jo).unroll(am);
     if (b_copy.defined()) b_copy.compute_at(out, task).vectorize(b_copy.args()[0], 16);
