@@ -69,12 +69,12 @@ def table(nnc, ort, top):
     out = ["| layer | nnc ms | ORT ms | nnc - ORT ms | nnc / ORT |", "| --- | ---: | ---: | ---: | ---: |"]
     a, b = sum(nnc.values()), sum(ort.values())
     out.append(f"| **all kernels** | {a:.3f} | {b:.3f} | {a - b:+.3f} | {a / b if b else float('nan'):.2f} |")
+    def ms(v):
+        return f"{v:.3f}" if v is not None else "-"
     for k in rows[:top]:
         x, y = nnc.get(k), ort.get(k)
         ratio = f"{x / y:.2f}" if x and y else "-"
-        diff = (x or 0.0) - (y or 0.0)
-        fmt = lambda v: f"{v:.3f}" if v is not None else "-"  # noqa: E731
-        out.append(f"| {k} | {fmt(x)} | {fmt(y)} | {diff:+.3f} | {ratio} |")
+        out.append(f"| {k} | {ms(x)} | {ms(y)} | {(x or 0.0) - (y or 0.0):+.3f} | {ratio} |")
     return "\n".join(out)
 
 

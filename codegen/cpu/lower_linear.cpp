@@ -226,14 +226,9 @@ MatMulParts matmul(LowerContext& ctx, const TensorFunc& A, const TensorFunc& B, 
 std::vector<TensorFunc> finish(LowerContext& ctx, const MatMulParts& p,
                                const std::function<Expr(const Exprs&, Expr)>& body) {
   TensorFunc y = define(ctx.node.name, ctx.out_shape(), ctx.out_dtype(), [&](const Exprs& i) { return body(i, p.at(i)); });
-  Func reduce = p.reduce;
-  int panel = p.panel;
-  bool packed = p.packed;
-  int64_t K = p.K;
-  Func b_copy = p.b_copy;
-  ctx.schedule = [reduce, panel, packed, K, b_copy](Func out, const Shape& shape) {
-    if (panel) schedule_blocked_gemm(out, reduce, shape, K, panel, packed, b_copy);
-    else schedule_gemm(out, reduce, shape);
+  ctx.schedule = [p](Func out, const Shape& shape) {
+    if (p.panel) schedule_blocked_gemm(out, p.reduce, shape, p.K, p.panel, p.packed, p.b_copy);
+    else schedule_gemm(out, p.reduce, shape);
   };
   return {y};
 }
