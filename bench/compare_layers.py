@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Where the time goes: nnc's kernels against ONNX Runtime's, layer by layer, on one model.
 
 Usage: bench/compare_layers.py MODEL.onnx [--input X.npy] [--threads N] [--iters N] [--top N]
@@ -37,6 +37,33 @@ def scope(name):
     return re.sub(r"\.\d+$", "", name)
 
 
+KERNEL_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
+# Element-wise ops that ONNX Runtime fuses into a convolution (activations, the residual Add).
+FUSABLE_OPS = {"Relu", "Clip", "Sigmoid", "Mul", "Add", "Sum", "LeakyRelu", "HardSigmoid", "HardSwish", "Tanh"}
+
+
+def producers_of(model_path):
+    """tensor name -> (op type, node name, input names) for each node output of the model."""
+    import onnx
+    graph = onnx.load(model_path, load_external_data=False).graph
+    return {out: (n.op_type, n.name, list(n.input)) for n in graph.node for out in n.output}
+
+
+def ort_scope(name, producers):
+    """The layer of an ONNX Runtime node: a node named after a tensor ('X_output_0_nchwc') counts
+    under the convolution or matrix product that the activation producing X is applied to."""
+    m = re.match(r"^(.*_output_\d+)(?:_nchwc)?$", name)
+    node = producers.get(m.group(1)) if m else None
+    for _ in range(4):  # an activation chain is short: Clip, or Sigmoid then Mul
+        if node is None or node[0] not in FUSABLE_OPS:
+            break
+        feeders = [producers[i] for i in node[2] if i in producers]
+        node = next((f for f in feeders if f[0] in KERNEL_OPS), feeders[0] if feeders else None)
+    if node is not None and node[0] in KERNEL_OPS:
+        return scope(node[1])
+    return scope(name)
+
+
 NNC_LINE = re.compile(r"^\s*[0-9.]+ ms\s+[0-9.]+%\s+([0-9.]+) ms/run\s+(?:\[reference\] )?\S+ '([^']*)'")
 
 
@@ -51,16 +78,16 @@ def nnc_layers(profile_text):
     return layers
 
 
-def ort_layers(events, warmup):
+def ort_layers(events, warmup, producers=None):
     """ms per run by layer, from ONNX Runtime's profile (a list of trace events), leaving out
-    the first `warmup` runs."""
+    the first `warmup` runs; `producers` (see producers_of) places nodes named after tensors."""
     starts = sorted(e["ts"] for e in events if e.get("cat") == "Session" and e.get("name") == "model_run")
     if len(starts) <= warmup:
         raise ValueError(f"the profile holds {len(starts)} runs, not more than the {warmup} warm-up runs")
     layers = collections.defaultdict(float)
     for e in events:
         if e.get("cat") == "Node" and e["name"].endswith("_kernel_time") and e["ts"] >= starts[warmup]:
-            layers[scope(e["name"][: -len("_kernel_time")])] += e["dur"] / 1000.0 / (len(starts) - warmup)
+            layers[ort_scope(e["name"][: -len("_kernel_time")], producers or {})] += e["dur"] / 1000.0 / (len(starts) - warmup)
     return layers
 
 
@@ -105,7 +132,7 @@ def main():
         if r.returncode != 0:
             sys.exit(f"compare_layers: ONNX Runtime failed:\n{r.stderr}")
         with open(json.loads(r.stdout.strip().splitlines()[-1])["profile_file"]) as f:
-            ort_ms = ort_layers(json.load(f), WARMUP)
+            ort_ms = ort_layers(json.load(f), WARMUP, producers_of(model))
     print(f"{os.path.basename(model)}, {args.threads} threads: mean ms per run of each layer's kernels"
           f" (nnc's {WARMUP} warm-up runs included, ONNX Runtime's left out)\n")
     print(table(nnc_ms, ort_ms, args.top))

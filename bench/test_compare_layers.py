@@ -6,7 +6,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare_layers import nnc_layers, ort_layers, scope, table  # noqa: E402
+from compare_layers import nnc_layers, ort_layers, ort_scope, scope, table  # noqa: E402
 
 
 def event(name, ts, dur):
@@ -27,6 +27,32 @@ class Scope(unittest.TestCase):
         self.assertEqual(scope("/layer1/layer1.0/conv1/Conv"), "/layer1/layer1.0/conv1")
         self.assertEqual(scope("/w1/MatMul"), "/w1")
         self.assertEqual(scope("Gate_2"), "Gate_2")
+
+
+class OrtScope(unittest.TestCase):
+    # resnet50's block: conv1 -> relu; mobilenet_v2's: conv.0.0 (Conv) -> conv.0.2 (Clip);
+    # efficientnet's SiLU: Conv -> Sigmoid -> Mul(conv output, sigmoid output).
+    PRODUCERS = {
+        "/layer1/layer1.0/conv1/Conv_output_0": ("Conv", "/layer1/layer1.0/conv1/Conv", ["x", "w"]),
+        "/layer1/layer1.0/relu/Relu_output_0": ("Relu", "/layer1/layer1.0/relu/Relu", ["/layer1/layer1.0/conv1/Conv_output_0"]),
+        "/f.3/conv.0/conv.0.0/Conv_output_0": ("Conv", "/f.3/conv.0/conv.0.0/Conv", ["x", "w"]),
+        "/f.3/conv.0/conv.0.2/Clip_output_0": ("Clip", "/f.3/conv.0/conv.0.2/Clip", ["/f.3/conv.0/conv.0.0/Conv_output_0", "lo", "hi"]),
+        "/b/conv/Conv_output_0": ("Conv", "/b/conv/Conv", ["x", "w"]),
+        "/b/act/Sigmoid_output_0": ("Sigmoid", "/b/act/Sigmoid", ["/b/conv/Conv_output_0"]),
+        "/b/act/Mul_output_0": ("Mul", "/b/act/Mul", ["/b/conv/Conv_output_0", "/b/act/Sigmoid_output_0"]),
+        "/maxpool/MaxPool_output_0": ("MaxPool", "/maxpool/MaxPool", ["/layer1/layer1.0/relu/Relu_output_0"]),
+    }
+
+    def test_fused_activation_goes_to_its_convolution(self):
+        self.assertEqual(ort_scope("/layer1/layer1.0/relu/Relu_output_0_nchwc", self.PRODUCERS), "/layer1/layer1.0/conv1")
+        self.assertEqual(ort_scope("/f.3/conv.0/conv.0.2/Clip_output_0_nchwc", self.PRODUCERS), "/f.3/conv.0/conv.0")
+        self.assertEqual(ort_scope("/b/act/Mul_output_0_nchwc", self.PRODUCERS), "/b/conv")
+
+    def test_names_outside_the_graph_fall_back_to_their_scope(self):
+        self.assertEqual(ort_scope("/layer1/layer1.0/conv2/Conv", self.PRODUCERS), "/layer1/layer1.0/conv2")
+        self.assertEqual(ort_scope("/x/Relu_output_0_nchwc", {}), "/x")
+        self.assertEqual(ort_scope("/maxpool/MaxPool_output_0_nchwc", self.PRODUCERS), "/maxpool")
+        self.assertEqual(ort_scope("ReorderOutput", self.PRODUCERS), "ReorderOutput")
 
 
 class Reports(unittest.TestCase):
