@@ -120,7 +120,7 @@ def main():
     for path, what in [(model, "model"), (data, "input (--input)"), (nnc, "nnc ($NNC)"), (modules, "onnxruntime-node (run bench/run_bench.sh once)")]:
         if not os.path.exists(path):
             sys.exit(f"compare_layers: no {what} at {path}")
-    env = dict(os.environ, NNC_PROFILE="1")
+    env = dict(os.environ, NNC_PROFILE="1", NNC_PROFILE_SKIP=str(WARMUP))
     r = subprocess.run([nnc, "bench", model, "--threads", str(args.threads), "--iters", str(args.iters), "--warmup", str(WARMUP)], env=env,
                        capture_output=True, text=True)
     if r.returncode != 0:
@@ -134,7 +134,7 @@ def main():
         with open(json.loads(r.stdout.strip().splitlines()[-1])["profile_file"]) as f:
             ort_ms = ort_layers(json.load(f), WARMUP, producers_of(model))
     print(f"{os.path.basename(model)}, {args.threads} threads: mean ms per run of each layer's kernels"
-          f" (nnc's {WARMUP} warm-up runs included, ONNX Runtime's left out)\n")
+          f" ({WARMUP} warm-up runs left out)\n")
     print(table(nnc_ms, ort_ms, args.top))
 
 

@@ -75,7 +75,8 @@ void describe_buffer(halide_buffer_t& b, halide_dimension_t* dims, uint8_t* memo
 }  // namespace
 
 // NNC_PROFILE=1: time every step; the totals and the mean per run are printed, slowest first,
-// when the executor goes away (bench/compare_layers.py reads them).
+// when the executor goes away (bench/compare_layers.py reads them). NNC_PROFILE_SKIP=N leaves
+// the first N runs (warm-ups) out.
 struct StepTimer {
   explicit StepTimer(std::atomic<int64_t>* total) : total(total), start(std::chrono::steady_clock::now()) {}
   ~StepTimer() {
@@ -88,6 +89,7 @@ struct StepTimer {
 Executor::Executor(std::shared_ptr<const Program> program) : program_(std::move(program)) {
   if (const char* p = std::getenv("NNC_PROFILE"); p && *p && *p != '0')
     profile_ = std::make_unique<std::atomic<int64_t>[]>(program_->steps.size());
+  if (const char* s = std::getenv("NNC_PROFILE_SKIP"); profile_ && s) profile_skip_ = std::max(0L, std::strtol(s, nullptr, 10));
 }
 
 Executor::~Executor() {
@@ -128,7 +130,8 @@ RuntimeValues Executor::run(const std::vector<const RuntimeValue*>& inputs) cons
                 ErrorKind::Runtime);
   std::unique_ptr<Arena> arena = take_arena();
   RunState st;
-  if (profile_) ++profiled_runs_;
+  const bool profiled = profile_ && runs_seen_++ >= profile_skip_;
+  if (profiled) ++profiled_runs_;
   st.held.resize(n);
   st.memory.assign(n, nullptr);
   std::vector<const RuntimeValue*> input_of(n, nullptr);
@@ -171,7 +174,7 @@ RuntimeValues Executor::run(const std::vector<const RuntimeValue*>& inputs) cons
   std::vector<halide_buffer_t> views;
   std::vector<halide_dimension_t> view_dims;
   for (const Step& step : p.steps) {
-    StepTimer timer(profile_ ? &profile_[&step - p.steps.data()] : nullptr);
+    StepTimer timer(profiled ? &profile_[&step - p.steps.data()] : nullptr);
     if (step.kernel) {
       args.clear();
       for (int v : step.inputs) args.push_back(&st.buffers[v]);

@@ -32,7 +32,8 @@ class Executor {
   mutable std::mutex pool_mu_;
   mutable std::vector<std::unique_ptr<Arena>> pool_;
   std::unique_ptr<std::atomic<int64_t>[]> profile_;  // per step, when NNC_PROFILE is set
-  mutable std::atomic<int64_t> profiled_runs_{0};
+  int64_t profile_skip_ = 0;                       // NNC_PROFILE_SKIP: runs not timed
+  mutable std::atomic<int64_t> runs_seen_{0}, profiled_runs_{0};
 };
 
 }  // namespace nnc
