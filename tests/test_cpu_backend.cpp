@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "codegen/cpu/kernel_cache.h"
+#include "codegen/cpu/lowering.h"
 #include "frontend/builder.h"
 #include "frontend/onnx.h"
 #include "runtime/memory_plan.h"
@@ -164,6 +165,37 @@ TEST_CASE("cpu backend: 1x1 convolutions run as GEMMs over the flattened pixels,
     if (!step.views.empty()) flat_group_sizes.push_back(step.nodes.size());
   std::sort(flat_group_sizes.begin(), flat_group_sizes.end());
   CHECK(flat_group_sizes == std::vector<size_t>{1, 2, 4});  // c2 alone; c3 + Relu; c1 + Add + Relu + Mul
+}
+
+TEST_CASE("cpu backend: 1x1 convolutions on small images vectorise along the output channels", "[cpu]") {
+  Builder b("small_images", 17);
+  // 9 x 11 = 99 pixels in tiles of 11; 600 input channels: four chunks of 128 and a partial
+  // one; 64 output channels: two blocks of 32. A residual add and a ReLU in the epilogue.
+  Value* x = b.input("x", DType::Float32, {Dim::fixed(2), Dim::fixed(600), Dim::fixed(9), Dim::fixed(11)});
+  Value* r = b.input("r", DType::Float32, {Dim::fixed(2), Dim::fixed(64), Dim::fixed(9), Dim::fixed(11)});
+  b.output(b.relu(b.add(b.conv2d(x, 600, 64, 1, 1, 0, "c1"), r)), "y1");
+  // 7 x 7 = 49 pixels (fewer than a 1x1 convolution otherwise flattens) in tiles of 7, with 40
+  // input channels: 96 output channels in blocks of 32, then 128 in blocks of 64.
+  Value* z = b.input("z", DType::Float32, {Dim::fixed(1), Dim::fixed(40), Dim::fixed(7), Dim::fixed(7)});
+  Value* c2 = b.relu(b.conv2d(z, 40, 96, 1, 1, 0, "c2"));
+  b.output(b.conv2d(c2, 96, 128, 1, 1, 0, "c3"), "y3");
+  // Strided: the 7 x 7 pixels it reads out of 13 x 13 are gathered first.
+  Value* s = b.input("s", DType::Float32, {Dim::fixed(1), Dim::fixed(24), Dim::fixed(13), Dim::fixed(13)});
+  b.output(b.conv2d(s, 24, 64, 1, 2, 0, "c4"), "y4");
+  std::shared_ptr<const Graph> g = b.finish();
+  check_against_reference(g, {{"x", random_tensor({2, 600, 9, 11}, 31)},
+                              {"r", random_tensor({2, 64, 9, 11}, 32)},
+                              {"z", random_tensor({1, 40, 7, 7}, 33)},
+                              {"s", random_tensor({1, 24, 13, 13}, 34)}});
+  Session session(g);
+  REQUIRE(session.program());
+  size_t flat = 0;
+  for (const Step& step : session.program()->steps) flat += !step.views.empty();
+  CHECK(flat == 4);  // c1 (with its Add and Relu), c2 (with its Relu), c3 and c4, all flattened
+  CHECK(cpu::channels_tile(99, 64, 600) == 11);
+  CHECK(cpu::channels_tile(49, 128, 96) == 7);
+  CHECK(cpu::channels_tile(196, 256, 256) == 0);  // a short k loop: pixels as the vector dimension
+  CHECK(cpu::channels_tile(49, 100, 96) == 0);    // channels that miss the 32-channel blocks
 }
 
 TEST_CASE("cpu backend: MatMul of two runtime batched operands and Gemm with transB and a ragged N match the reference", "[cpu]") {

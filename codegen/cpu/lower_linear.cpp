@@ -287,26 +287,82 @@ Func gather_strided(const LowerContext& ctx, const TensorFunc& x) {
   return g;
 }
 
+// The schedule of conv_as_channels_gemm: one task per block of cw output channels (and image),
+// holding the block's accumulators for all pixels; the k loop runs in chunks of 128, so a
+// chunk of the block's weights (cw x 128 floats, up to 32 KB) stays in L1 while each tile of
+// tq pixels accumulates over it in registers (cw / 16 x tq vectors: 28 at 32 x 14 or 64 x 7).
+void schedule_channels_gemm(Func out, Func acc, int tq, int cw) {
+  Var q = out.args()[0], co = out.args()[1], n = out.args()[2];
+  Var p("p"), j("j"), jo("jo"), ji("ji"), qo("qo"), qi("qi"), task("task");
+  out.split(co, p, j, cw)
+      .split(q, qo, qi, tq, Halide::TailStrategy::ShiftInwards)
+      .reorder(j, qi, qo, p, n)
+      .split(j, jo, ji, 16)
+      .vectorize(ji)
+      .unroll(jo)
+      .unroll(qi)
+      .fuse(p, n, task)
+      .parallel(task);
+  Var aj = acc.args()[0], aq = acc.args()[1], ajo("ajo"), aji("aji"), aqo("aqo"), aqi("aqi");
+  Halide::RVar k = acc.rvars(0)[0], ko("ko"), ki("ki");
+  acc.compute_at(out, task).vectorize(aj, 16);
+  acc.update()
+      .split(aj, ajo, aji, 16)
+      .split(aq, aqo, aqi, tq, Halide::TailStrategy::GuardWithIf)  // tq divides the pixel count
+      .split(k, ko, ki, 128, Halide::TailStrategy::GuardWithIf)
+      .reorder(aji, ajo, aqi, ki, aqo, ko)
+      .vectorize(aji)
+      .unroll(ajo)
+      .unroll(aqi);
+}
+
+// A 1x1 convolution over a small image (channels_tile) as a GEMM with the output channels as
+// the vector dimension: acc(j, q, p, n) is output channel p * cw + j at pixel q, from the
+// weights packed into panels of cw channels ([M/cw][C][cw]) and broadcasts of the image's
+// pixels. No pixels are wasted on partial vectors (a 7x7 image fills 64 columns of 16-pixel
+// vectors for 49), at the price of storing each tile across the channel planes: measured 10-20%
+// faster on resnet50's 1x1 convolutions at 14x14 with 1024 input channels and at 7x7.
+std::vector<TensorFunc> conv_as_channels_gemm(LowerContext& ctx, Func image, const Tensor& weights, int tq) {
+  const Shape& out = ctx.out_shape();
+  const int cw = tq <= 7 && out[1] % 64 == 0 ? 64 : 32;
+  Func wt = pack_conv_weights(ctx, weights, cw);
+  Halide::RDom k(0, static_cast<int>(weights.shape()[1]), "k");
+  Var j("j"), q("q"), p("p"), n("n");
+  Func acc(func_name(ctx.node.name + "_acc"));
+  acc(j, q, p, n) = 0.0f;
+  acc(j, q, p, n) += wt(j, 0, 0, k, p) * image(q, k, n);
+  TensorFunc y = define(ctx.node.name, out, ctx.out_dtype(), [&](const Exprs& i) {
+    Expr v = acc(i[1] % cw, i[2], i[1] / cw, i[0]);
+    if (ctx.has_input(2)) v = v + ctx.in(2).at({i[1]});
+    if (ctx.node.op != OpKind::FusedConv) return v;
+    return fused_activation(ctx, residual(ctx, 3, i, v), i, out, 4);
+  });
+  ctx.schedule = [acc, tq, cw](Func o, const Shape&) { schedule_channels_gemm(o, acc, tq, cw); };
+  return {y};
+}
+
 // A 1x1 unpadded convolution whose output the compiler presents flattened (conv_reads_flat):
 // y[n][m][q] = sum_c W[m][c] x[n][c][q] + bias, a GEMM of the constant weights (A, M x C)
 // and the image (B, C x OH*OW; gathered first when strided, and copied per panel), so pixels
-// fill whole vectors whatever the row width.
+// fill whole vectors whatever the row width. Small images with constant weights vectorise
+// along the output channels instead (channels_tile, conv_as_channels_gemm).
 std::vector<TensorFunc> lower_conv_as_gemm(LowerContext& ctx) {
   const TensorFunc &x = ctx.in(0), &w = ctx.in(1);
   const Shape& out = ctx.out_shape();
   ctx.require((x.rank() == 3 || x.rank() == 4) && w.rank() == 4 && out.size() == 3 && x.dtype == DType::Float32 &&
                   w.dtype == DType::Float32,
               "a flattened 1x1 convolution");
+  Func image = x.rank() == 4 ? gather_strided(ctx, x) : x.f;
+  const Tensor* weights = ctx.constant(1);
+  if (int tq = channels_tile(out[2], out[1], x.shape[1]); tq && weights) return conv_as_channels_gemm(ctx, image, *weights, tq);
   const int C = static_cast<int>(x.shape[1]);
-  Func image = x.f;
-  if (x.rank() == 4) image = gather_strided(ctx, x);
   Halide::RDom k(0, C, "k");
   Var q("q"), m("m"), n("n");
   Func acc(func_name(ctx.node.name + "_acc"));
   // The weights of each group of 8 output channels, interleaved ([M/8][C][8]), so each k's
   // broadcasts come from one 32-byte run.
   Expr wv = w.f(0, 0, k, m);
-  if (const Tensor* weights = ctx.constant(1)) wv = pack_conv_weights(ctx, *weights, 8)(m % 8, 0, 0, k, m / 8);
+  if (weights) wv = pack_conv_weights(ctx, *weights, 8)(m % 8, 0, 0, k, m / 8);
   Var c("c");
   Func b_copy(func_name(ctx.node.name + "_bcopy"));
   b_copy(q, c, n) = image(q, c, n);

@@ -110,9 +110,13 @@ Lowering find_lowering(OpKind op);  // nullptr when the op has no lowering at al
 
 // Whether the compiler presents this convolution's output, and the group's other tensors of
 // that size, with H and W flattened into one axis ([N, M, H*W]), and its image too when it
-// does not stride: a 1x1, unpadded, ungrouped float32 convolution giving at least 64 pixels,
-// which then lowers as a GEMM whose vectors run along the flattened pixels (lower_conv.cpp).
+// does not stride: a 1x1, unpadded, ungrouped float32 convolution giving at least 64 pixels
+// (or fewer, when channels_tile takes it), which then lowers as a GEMM (lower_conv.cpp).
 bool conv_reads_flat(const Node& n, const Shape& x, const Shape& w, const Shape& y, DType t);
+// The pixels per register tile when a flattened 1x1 convolution of this size has its output
+// channels, not its pixels, as the vector dimension (small images, where vectors of pixels
+// would be partly wasted); 0 when it does not.
+int channels_tile(int64_t pixels, int64_t out_channels, int64_t in_channels);
 
 // Default schedule of a group's output: parallel over the outer dims, vectorised innermost.
 void schedule_default(Func out, const Shape& shape);
