@@ -63,13 +63,15 @@ Expr mod_python(const Expr& x, const Expr& y) {
   return Halide::select(r != zero && ((r < zero) != (y < zero)), r + y, r);
 }
 
+// strict_float: under Halide's default fast-math flags LLVM may assume no NaNs and drop the
+// is_nan test (a NaN input of MaxPool came out as its window's other maximum).
 Expr max_nan(const Expr& x, const Expr& y) {
   if (!x.type().is_float()) return Halide::max(x, y);
-  return Halide::select(Halide::is_nan(x) || Halide::is_nan(y), Halide::cast(x.type(), NAN), Halide::max(x, y));
+  return Halide::strict_float(Halide::select(Halide::is_nan(x) || Halide::is_nan(y), Halide::cast(x.type(), NAN), Halide::max(x, y)));
 }
 Expr min_nan(const Expr& x, const Expr& y) {
   if (!x.type().is_float()) return Halide::min(x, y);
-  return Halide::select(Halide::is_nan(x) || Halide::is_nan(y), Halide::cast(x.type(), NAN), Halide::min(x, y));
+  return Halide::strict_float(Halide::select(Halide::is_nan(x) || Halide::is_nan(y), Halide::cast(x.type(), NAN), Halide::min(x, y)));
 }
 
 }  // namespace nnc::hm
