@@ -182,16 +182,20 @@ TEST_CASE("cpu backend: 1x1 convolutions on small images vectorise along the out
   // Strided: the 7 x 7 pixels it reads out of 13 x 13 are gathered first.
   Value* s = b.input("s", DType::Float32, {Dim::fixed(1), Dim::fixed(24), Dim::fixed(13), Dim::fixed(13)});
   b.output(b.conv2d(s, 24, 64, 1, 2, 0, "c4"), "y4");
+  // Weights given at run time (as in training) are packed per call.
+  Value* w = b.input("w", DType::Float32, {Dim::fixed(64), Dim::fixed(40), Dim::fixed(1), Dim::fixed(1)});
+  b.output(b.op(OpKind::Conv, {z, w}), "y5");
   std::shared_ptr<const Graph> g = b.finish();
   check_against_reference(g, {{"x", random_tensor({2, 600, 9, 11}, 31)},
                               {"r", random_tensor({2, 64, 9, 11}, 32)},
                               {"z", random_tensor({1, 40, 7, 7}, 33)},
-                              {"s", random_tensor({1, 24, 13, 13}, 34)}});
+                              {"s", random_tensor({1, 24, 13, 13}, 34)},
+                              {"w", random_tensor({64, 40, 1, 1}, 35)}});
   Session session(g);
   REQUIRE(session.program());
   size_t flat = 0;
   for (const Step& step : session.program()->steps) flat += !step.views.empty();
-  CHECK(flat == 4);  // c1 (with its Add and Relu), c2 (with its Relu), c3 and c4, all flattened
+  CHECK(flat == 5);  // c1 (with its Add and Relu), c2 (with its Relu), c3, c4 and y5, all flattened
   CHECK(cpu::channels_tile(99, 64, 600) == 11);
   CHECK(cpu::channels_tile(49, 128, 96) == 7);
   CHECK(cpu::channels_tile(196, 256, 256) == 0);  // a short k loop: pixels as the vector dimension
