@@ -14,6 +14,9 @@ layers, not nodes: a node's time goes to its name's scope, the ONNX node name wi
 last path component and a trailing `.N` index. '/features.3/conv/conv.0/conv.0.0/Conv' and
 ONNX Runtime's '/features.3/conv/conv.0/conv.0.2/Clip_output_0_nchwc' (the Clip fused into
 that convolution, named after its NCHWc output) both land on '/features.3/conv/conv.0/conv.0'.
+Where ONNX Runtime names a fused node after an activation's output from another scope
+('/layer1/layer1.0/relu/Relu_output_0_nchwc', the ReLU fused into conv1), its time goes to
+the convolution that the model's graph shows feeding that activation (ort_scope).
 Nodes without a path (exporter names like 'Gate_2') are rows of their own.
 """
 import argparse

@@ -121,12 +121,21 @@ float* pack_panels(const float* src, float* dst, int64_t count, int64_t K, int64
   return dst;
 }
 
-Func pack_conv_weights(LowerContext& ctx, const Tensor& weights, int tm) {
-  const Shape& w = weights.shape();
-  const int64_t M = w[0], window = w[1] * w[2] * w[3];  // each channel's (c, ky, kx) run
-  Tensor t(DType::Float32, {(M + tm - 1) / tm, w[1], w[2], w[3], tm});
-  pack_panels(weights.data<float>(), t.data<float>(), M, window, tm, window, 1);
-  return ctx.add_constant(std::move(t), ctx.node.name + "_wpacked").f;
+Func pack_conv_weights(LowerContext& ctx, int tm) {
+  const TensorFunc& w = ctx.in(1);
+  const int64_t M = w.shape[0];
+  if (const Tensor* weights = ctx.constant(1)) {
+    const int64_t window = w.shape[1] * w.shape[2] * w.shape[3];  // each channel's (c, ky, kx) run
+    Tensor t(DType::Float32, {(M + tm - 1) / tm, w.shape[1], w.shape[2], w.shape[3], tm});
+    pack_panels(weights->data<float>(), t.data<float>(), M, window, tm, window, 1);
+    return ctx.add_constant(std::move(t), ctx.node.name + "_wpacked").f;
+  }
+  Var pj("pj"), pkx("pkx"), pky("pky"), pc("pc"), pp("pp");
+  Expr mm = pp * tm + pj;
+  Func wp(func_name(ctx.node.name + "_wpacked"));
+  wp(pj, pkx, pky, pc, pp) = Halide::select(mm < i32(M), w.f(pkx, pky, pc, Halide::min(mm, i32(M - 1))), 0.0f);
+  wp.compute_root().vectorize(pj, 8);
+  return wp;
 }
 
 std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
@@ -142,7 +151,6 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   Halide::RDom r(0, static_cast<int>(g.KW), 0, static_cast<int>(g.KH), 0, Cg, "r");
   Expr ix = ox * static_cast<int>(g.sx) + r.x * static_cast<int>(g.dx) - static_cast<int>(g.px);
   Expr iy = oy * static_cast<int>(g.sy) + r.y * static_cast<int>(g.dy) - static_cast<int>(g.py);
-  const Tensor* weights = ctx.constant(1);
   bool packed = g.group == 1 && g.M >= 8;
   // Wide rows with a short window sum (input channels x window) are vectorised along the row:
   // outputs stored as whole vectors, 8 channels at a time (mobilenet_v2's first layer, 3
@@ -154,20 +162,8 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   // Output channels come in panels of tm, zero-padded.
   const int tm = along_row ? 8 : g.M >= 32 ? 32 : g.M >= 16 ? 16 : 8;
   if (packed) {
-    // wp[p][c][ky][kx][j] = W[p * tm + j][c][ky][kx]: each panel's weights are contiguous in
-    // the order the accumulation reads them. Packed at compile time for constant weights,
-    // else once per call (training) -- a small transposition next to the convolution.
-    Func wp;
-    if (weights) {
-      wp = pack_conv_weights(ctx, *weights, tm);
-    } else {
-      Var pj("pj"), pkx("pkx"), pky("pky"), pc("pc"), pp("pp");
-      Expr mm = pp * tm + pj;
-      wp = Func(func_name(ctx.node.name + "_wpacked"));
-      wp(pj, pkx, pky, pc, pp) = Halide::select(mm < static_cast<int>(g.M),
-                                                w.f(pkx, pky, pc, Halide::min(mm, static_cast<int>(g.M - 1))), 0.0f);
-      wp.compute_root().vectorize(pj, 8);
-    }
+    // wp[p][c][ky][kx][j] = W[p * tm + j][c][ky][kx] (pack_conv_weights).
+    Func wp = pack_conv_weights(ctx, tm);
     // m is the channel within panel p; the vectorised dim comes first.
     Var p("p");
     std::vector<Var> args = along_row ? std::vector<Var>{ox, m, oy, n, p} : std::vector<Var>{m, ox, oy, n, p};

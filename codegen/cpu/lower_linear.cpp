@@ -332,18 +332,9 @@ void schedule_channels_gemm(Func out, Func acc, int tq, int cw) {
 // faster on resnet50's 1x1 convolutions at 14x14 with 1024 input channels and at 7x7.
 std::vector<TensorFunc> conv_as_channels_gemm(LowerContext& ctx, Func image, int tq) {
   const Shape& out = ctx.out_shape();
-  const TensorFunc& w = ctx.in(1);
   const int cw = tq <= 7 && out[1] % 64 == 0 ? 64 : 32;  // cw divides the output channels
-  Func wt;
-  if (const Tensor* weights = ctx.constant(1)) {
-    wt = pack_conv_weights(ctx, *weights, cw);
-  } else {  // runtime weights (training): packed once per call
-    Var pj("pj"), pkx("pkx"), pky("pky"), pc("pc"), pp("pp");
-    wt = Func(func_name(ctx.node.name + "_wpacked"));
-    wt(pj, pkx, pky, pc, pp) = w.f(pkx, pky, pc, pp * cw + pj);
-    wt.compute_root().vectorize(pj, 16).parallel(pp);
-  }
-  Halide::RDom k(0, static_cast<int>(w.shape[1]), "k");
+  Func wt = pack_conv_weights(ctx, cw);
+  Halide::RDom k(0, static_cast<int>(ctx.in(1).shape[1]), "k");
   Var j("j"), q("q"), p("p"), n("n");
   Func acc(func_name(ctx.node.name + "_acc"));
   acc(j, q, p, n) = 0.0f;
@@ -376,7 +367,7 @@ std::vector<TensorFunc> lower_conv_as_gemm(LowerContext& ctx) {
   // The weights of each group of 8 output channels, interleaved ([M/8][C][8]), so each k's
   // broadcasts come from one 32-byte run.
   Expr wv = w.f(0, 0, k, m);
-  if (weights) wv = pack_conv_weights(ctx, *weights, 8)(m % 8, 0, 0, k, m / 8);
+  if (weights) wv = pack_conv_weights(ctx, 8)(m % 8, 0, 0, k, m / 8);
   Var c("c");
   Func b_copy(func_name(ctx.node.name + "_bcopy"));
   b_copy(q, c, n) = image(q, c, n);

@@ -93,10 +93,11 @@ ConvGeometry conv_geometry(const LowerContext& ctx, size_t weights = 1);
 // kernel reads one k of a panel contiguously. Returns the end of what it wrote.
 float* pack_panels(const float* src, float* dst, int64_t count, int64_t K, int64_t width, int64_t stride_i,
                    int64_t stride_k);
-// Constant float weights [M, C, KH, KW] packed into panels of tm output channels,
-// [panels][C][KH][KW][tm] and zero past M, so each panel's weights are contiguous in the
-// order an accumulation over (c, ky, kx) reads them; added to the kernel as a constant.
-Func pack_conv_weights(LowerContext& ctx, const Tensor& weights, int tm);
+// A convolution's float weights (input 1, [M, C, KH, KW]) packed into panels of tm output
+// channels, [panels][C][KH][KW][tm] and zero past M, so each panel's weights are contiguous in
+// the order an accumulation over (c, ky, kx) reads them: at compile time into a constant of
+// the kernel when they are constant, else once per call (training), a small transposition.
+Func pack_conv_weights(LowerContext& ctx, int tm);
 // Conv and FusedConv given their image flattened (conv_reads_flat). (lower_linear.cpp)
 std::vector<TensorFunc> lower_conv_as_gemm(LowerContext& ctx);
 
