@@ -170,7 +170,8 @@ TEST_CASE("cpu backend: 1x1 convolutions run as GEMMs over the flattened pixels,
 TEST_CASE("cpu backend: 1x1 convolutions on small images vectorise along the output channels", "[cpu]") {
   Builder b("small_images", 17);
   // 9 x 11 = 99 pixels in tiles of 11; 600 input channels: four chunks of 128 and a partial
-  // one; 64 output channels: two blocks of 32. A residual add and a ReLU in the epilogue.
+  // one; 64 output channels: two blocks of 32, so the pixels split too, into three blocks of
+  // three tiles (copied per chunk). A residual add and a ReLU in the epilogue.
   Value* x = b.input("x", DType::Float32, {Dim::fixed(2), Dim::fixed(600), Dim::fixed(9), Dim::fixed(11)});
   Value* r = b.input("r", DType::Float32, {Dim::fixed(2), Dim::fixed(64), Dim::fixed(9), Dim::fixed(11)});
   b.output(b.relu(b.add(b.conv2d(x, 600, 64, 1, 1, 0, "c1"), r)), "y1");

@@ -295,21 +295,27 @@ Expr flat_conv_epilogue(const LowerContext& ctx, const Exprs& i, Expr v) {
   return fused_activation(ctx, residual(ctx, 3, i, v), i, ctx.out_shape(), 4);
 }
 
-// The schedule of conv_as_channels_gemm: one task per block of cw output channels (and image),
-// holding the block's accumulators for all pixels; the k loop runs in chunks of 128, so a
-// chunk of the block's weights (cw x 128 floats, up to 32 KB) stays in L1 while each tile of
-// tq pixels accumulates over it in registers (cw / 16 x tq vectors: 28 at 32 x 14 or 64 x 7).
-void schedule_channels_gemm(Func out, Func acc, int tq, int cw) {
+// The schedule of conv_as_channels_gemm: one task per block of cw output channels (and image,
+// and block of pixels when there are few channel blocks), holding the block's accumulators for
+// its pixels; the k loop runs in chunks of 128, so a chunk of the block's weights (cw x 128
+// floats, up to 32 KB) stays in L1 while each tile of tq pixels accumulates over it in registers
+// (cw / 16 x tq vectors: 28 at 32 x 14 or 64 x 7). A task over part of the pixels reads short
+// runs of 128 channel rows per chunk, which the hardware prefetchers do not follow; it copies
+// them into one run first (image_chunk), measured 18% faster in mobilenet_v2's 576 -> 96
+// convolutions at 14x14. Whole rows need no copy: there it measured 5-10% slower.
+void schedule_channels_gemm(Func out, Func acc, Func image_chunk, int tq, int cw, int block_pixels) {
   Var q = out.args()[0], co = out.args()[1], n = out.args()[2];
-  Var p("p"), j("j"), jo("jo"), ji("ji"), qo("qo"), qi("qi"), task("task");
+  Var p("p"), j("j"), jo("jo"), ji("ji"), qb("qb"), qr("qr"), qo("qo"), qi("qi"), pq("pq"), task("task");
   out.split(co, p, j, cw)
-      .split(q, qo, qi, tq, Halide::TailStrategy::ShiftInwards)
-      .reorder(j, qi, qo, p, n)
+      .split(q, qb, qr, block_pixels, Halide::TailStrategy::ShiftInwards)
+      .split(qr, qo, qi, tq, Halide::TailStrategy::ShiftInwards)
+      .reorder(j, qi, qo, qb, p, n)
       .split(j, jo, ji, 16)
       .vectorize(ji)
       .unroll(jo)
       .unroll(qi)
-      .fuse(p, n, task)
+      .fuse(qb, p, pq)
+      .fuse(pq, n, task)
       .parallel(task);
   Var aj = acc.args()[0], aq = acc.args()[1], ajo("ajo"), aji("aji"), aqo("aqo"), aqi("aqi");
   Halide::RVar k = acc.rvars(0)[0], ko("ko"), ki("ki");
@@ -322,6 +328,8 @@ void schedule_channels_gemm(Func out, Func acc, int tq, int cw) {
       .vectorize(aji)
       .unroll(ajo)
       .unroll(aqi);
+  if (image_chunk.defined())
+    image_chunk.compute_at(acc, ko).vectorize(image_chunk.args()[0], 16, Halide::TailStrategy::GuardWithIf);
 }
 
 // A 1x1 convolution over a small image (channels_tile) as a GEMM with the output channels as
@@ -333,16 +341,30 @@ void schedule_channels_gemm(Func out, Func acc, int tq, int cw) {
 std::vector<TensorFunc> conv_as_channels_gemm(LowerContext& ctx, Func image, int tq) {
   const Shape& out = ctx.out_shape();
   const int cw = tq <= 7 && out[1] % 64 == 0 ? 64 : 32;  // cw divides the output channels
+  // Few channel blocks also split the pixels (in whole tiles, two at least), so two to eight
+  // threads share the work evenly: 576 -> 96 at 14x14 has 3 channel blocks, 21 tasks.
+  const int64_t blocks = out[1] / cw, tiles = out[2] / tq;
+  int64_t parts = 1;  // the fewest parts that make 8 tasks, or the most
+  for (int64_t d = 2; blocks * parts < 8 && d <= tiles / 2; ++d)
+    if (tiles % d == 0) parts = d;
+  const int block_pixels = static_cast<int>(tiles / parts * tq);
   Func wt = pack_conv_weights(ctx, cw);
   Halide::RDom k(0, static_cast<int>(ctx.in(1).shape[1]), "k");
-  Var j("j"), q("q"), p("p"), n("n");
+  Var j("j"), q("q"), p("p"), n("n"), c("c");
+  Func image_chunk;
+  if (parts > 1) {
+    image_chunk = Func(func_name(ctx.node.name + "_chunk"));
+    image_chunk(q, c, n) = image(q, c, n);
+  }
   Func acc(func_name(ctx.node.name + "_acc"));
   acc(j, q, p, n) = 0.0f;
-  acc(j, q, p, n) += wt(j, 0, 0, k, p) * image(q, k, n);
+  acc(j, q, p, n) += wt(j, 0, 0, k, p) * (parts > 1 ? image_chunk : image)(q, k, n);
   TensorFunc y = define(ctx.node.name, out, ctx.out_dtype(), [&](const Exprs& i) {
     return flat_conv_epilogue(ctx, i, acc(i[1] % cw, i[2], i[1] / cw, i[0]));
   });
-  ctx.schedule = [acc, tq, cw](Func o, const Shape&) { schedule_channels_gemm(o, acc, tq, cw); };
+  ctx.schedule = [acc, image_chunk, tq, cw, block_pixels](Func o, const Shape&) {
+    schedule_channels_gemm(o, acc, image_chunk, tq, cw, block_pixels);
+  };
   return {y};
 }
 
