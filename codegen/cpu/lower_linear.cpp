@@ -73,16 +73,20 @@ void schedule_gemm(Func out, Func acc, const Shape& shape) {
 // K = 256 the block's accumulators (block x panel) stay in L2 and the k loop runs in chunks
 // of 256, so a chunk of the panel (32 KB) stays in L1 while each 8-row group of the block
 // accumulates over it in registers.
-void schedule_blocked_gemm(Func out, Func acc, const Shape& shape, int64_t K, int panel, bool packed, Func b_copy) {
+void schedule_blocked_gemm(Func out, Func acc, const Shape& shape, int64_t K, int panel, bool packed, Func b_copy,
+                           bool batch_rows) {
   int rank = static_cast<int>(shape.size());
   int64_t N = shape[rank - 1], M = shape[rank - 2], batch = 1;
   for (int d = 0; d + 2 < rank; ++d) batch *= shape[d];
+  // [b, 1, K] x [K, N]: the batch is the rows (out's and acc's third dim), blocked as M would be.
+  const int row_dim = batch_rows ? 2 : 1;
+  if (batch_rows) M = batch, batch = 1;
   const int tm = static_cast<int>(std::min<int64_t>(8, M));
   // Enough row blocks for about 8 tasks when there are few panels.
   int64_t col_tasks = (N + panel - 1) / panel * batch;
   int64_t blocks = std::max<int64_t>((M + 255) / 256, std::min<int64_t>((8 + col_tasks - 1) / col_tasks, M / (4 * tm)));
   int block = static_cast<int>(std::min<int64_t>(M, ((M + blocks - 1) / blocks + tm - 1) / tm * tm));
-  Var n = out.args()[0], m = out.args()[1];
+  Var n = out.args()[0], m = out.args()[row_dim];
   Var no("no"), ni("ni"), mb("mb"), mr("mr"), mo("mo"), mi("mi");
   const int kc = 256;
   // Tasks of up to 4 consecutive panels when one panel is little work (under 256K multiply-adds)
@@ -99,9 +103,9 @@ void schedule_blocked_gemm(Func out, Func acc, const Shape& shape, int64_t K, in
       .reorder(ni, mi, mo, noi, nog, mb)
       .vectorize(ni, 16)
       .unroll(mi);
-  Var task = fuse_batch_dims(out, mb, rank);
+  Var task = batch_rows ? mb : fuse_batch_dims(out, mb, rank);
   out.fuse(nog, task, task).parallel(task);
-  Var j = acc.args()[0], am = acc.args()[1], jo("jo"), ji("ji"), amo("amo"), ami("ami");
+  Var j = acc.args()[0], am = acc.args()[row_dim], jo("jo"), ji("ji"), amo("amo"), ami("ami");
   acc.vectorize(j, 16);
   Halide::RVar k = acc.rvars(0)[0], ko("ko"), ki("ki");
   if (K <= kc) {
@@ -132,6 +136,7 @@ struct MatMulParts {
   bool packed = false;                   // B packed into panels (acc(j, m, batch..., p))
   int64_t K = 0;                         // the reduction's extent
   Func b_copy;                           // B read in place: copied per panel and k chunk
+  bool batch_rows = false;               // A [b, 1, K] times an unbatched B: the batch is the rows
 };
 
 // B' (K x N after Gemm's transB, with B's batch dims) re-packed into panels of `panel`
@@ -219,7 +224,7 @@ MatMulParts matmul(LowerContext& ctx, const TensorFunc& A, const TensorFunc& B, 
       a.push_back(i[r - 1] / panel);
       return Expr(acc(a));
     };
-    return {at, acc, panel, true, K, {}};
+    return {at, acc, panel, true, K, {}, r == 3 && rb == 2 && out[1] == 1 && out[0] >= 8};
   }
   std::vector<Var> v = onnx_vars(r, "o");
   Exprs o(v.begin(), v.end());
@@ -235,7 +240,7 @@ std::vector<TensorFunc> finish(LowerContext& ctx, const MatMulParts& p,
                                const std::function<Expr(const Exprs&, Expr)>& body) {
   TensorFunc y = define(ctx.node.name, ctx.out_shape(), ctx.out_dtype(), [&](const Exprs& i) { return body(i, p.at(i)); });
   ctx.schedule = [p](Func out, const Shape& shape) {
-    if (p.panel) schedule_blocked_gemm(out, p.reduce, shape, p.K, p.panel, p.packed, p.b_copy);
+    if (p.panel) schedule_blocked_gemm(out, p.reduce, shape, p.K, p.panel, p.packed, p.b_copy, p.batch_rows);
     else schedule_gemm(out, p.reduce, shape);
   };
   return {y};
