@@ -263,6 +263,33 @@ TEST_CASE("cpu backend: MatMul of [b, 1, K] by constant weights blocks the batch
   check_against_reference(b.finish(), {{"a", random_tensor({13, 1, 40}, 10)}});
 }
 
+TEST_CASE("cpu backend: float32 Softmax and LogSoftmax over the last axis match the reference, -inf included", "[cpu]") {
+  // 15 rows of 37 (a partial vector; 110 rows to a task) and 2 rows of 700; values up to
+  // +-30, so the exponentials span 26 decades; -inf entries, and one row all -inf (NaN).
+  Builder b("softmax", 13);
+  Value* x = b.input("x", DType::Float32, {Dim::fixed(3), Dim::fixed(5), Dim::fixed(37)});
+  Value* z = b.input("z", DType::Float32, {Dim::fixed(2), Dim::fixed(700)});
+  b.output(b.op(OpKind::Softmax, {x}), "sx");
+  b.output(b.op(OpKind::LogSoftmax, {x}), "lx");
+  b.output(b.op(OpKind::Softmax, {z}), "sz");
+  b.output(b.op(OpKind::LogSoftmax, {z}), "lz");
+  std::shared_ptr<const Graph> g = b.finish();
+  Tensor xt = random_tensor({3, 5, 37}, 11), zt = random_tensor({2, 700}, 12);
+  for (int64_t i = 0; i < xt.numel(); ++i) xt.data<float>()[i] *= 30;
+  for (int64_t i : {3, 40, 41, 300}) xt.data<float>()[i] = -INFINITY;
+  for (int64_t i = 74; i < 111; ++i) xt.data<float>()[i] = -INFINITY;  // row 2
+  TensorMap feeds = {{"x", xt}, {"z", zt}};
+  check_against_reference(g, feeds, 1e-5);
+  Session cpu(g);
+  std::vector<Tensor> got = cpu.run_tensors(feeds);
+  for (int o : {0, 1}) {  // the all -inf row is NaN, as in the reference; the others are not
+    CHECK(std::isnan(got[o].data<float>()[74]));
+    CHECK(std::isnan(got[o].data<float>()[110]));
+    CHECK(!std::isnan(got[o].data<float>()[73]));
+  }
+  CHECK(got[0].data<float>()[3] == 0.0f);  // exp(-inf)
+}
+
 TEST_CASE("cpu backend: element-wise chains fuse into their producer's kernel", "[cpu]") {
   Builder b("chain", 3);
   Value* a = b.input("a", DType::Float32, {Dim::fixed(5), Dim::fixed(19)});

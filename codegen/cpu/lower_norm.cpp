@@ -120,11 +120,69 @@ RowStats row_stats(const LowerContext& ctx, const TensorFunc& x, const std::vect
   return {m, s};
 }
 
+// Softmax (or LogSoftmax) of float32 rows along the last axis, in float32, in tasks of rows:
+// each row's max and sum are taken while it is in L1. On transformer_encoder's [4, 128, 128]
+// attention weights (2 threads): 0.45 ms in double precision through the generic reductions,
+// 0.165 in float32 with a task per row, 0.025 so. Float32 sums of exponentials in [0, 1]
+// stay within about 1e-6 of the double ones.
+TensorFunc softmax_rows_f32(LowerContext& ctx, const TensorFunc& x, bool log) {
+  Halide::RDom c(0, static_cast<int>(x.shape.back()), "c");
+  std::vector<Var> v = onnx_vars(x.rank(), "s");
+  std::vector<Var> hv(v.rbegin(), v.rend());  // Halide order: the row's element first
+  std::vector<Var> row(hv.begin() + 1, hv.end());
+  auto at = [&](Expr e) {
+    Exprs i(v.begin(), v.end());
+    i.back() = std::move(e);
+    return x.at(i);
+  };
+  Func mx(func_name(ctx.node.name + "_rowmax")), ex(func_name(ctx.node.name + "_exp")),
+      sum(func_name(ctx.node.name + "_rowsum"));
+  mx(row) = Halide::maximum(at(c));
+  ex(hv) = Halide::exp(at(hv[0]) - mx(row));
+  Exprs ex_c{Expr(c)};
+  ex_c.insert(ex_c.end(), row.begin(), row.end());
+  sum(row) = Halide::sum(ex(ex_c));
+  TensorFunc y = define_output(ctx, 0, x.shape, [&](const Exprs& i) {
+    Exprs h(i.rbegin(), i.rend()), r(h.begin() + 1, h.end());
+    if (log) return x.at(i) - mx(r) - Halide::log(sum(r));
+    return ex(h) / sum(r);
+  });
+  ctx.schedule = [mx, ex, sum, log](Func out, const Shape& shape) mutable {
+    std::vector<Var> a = out.args();
+    out.vectorize(a[0], 16, Halide::TailStrategy::GuardWithIf);
+    Halide::LoopLevel at_row = Halide::LoopLevel::root();
+    if (a.size() > 1) {
+      // Tasks of at least 4K elements: one 128-element row costs less than handing it out.
+      Var row = a[1], task("task"), r("r");
+      for (size_t d = 2; d < a.size(); ++d) {
+        Var fused("rows" + std::to_string(d));
+        out.fuse(row, a[d], fused);
+        row = fused;
+      }
+      const int per_task = static_cast<int>(std::max<int64_t>(1, 4096 / std::max<int64_t>(1, shape.back())));
+      out.split(row, task, r, per_task, Halide::TailStrategy::GuardWithIf);
+      if (numel_of(shape) >= 32768) out.parallel(task);  // as reductions share out their rows
+      at_row = Halide::LoopLevel(out, r);
+    }
+    mx.compute_at(at_row);
+    sum.compute_at(at_row);
+    if (!log) ex.compute_at(at_row).vectorize(ex.args()[0], 16, Halide::TailStrategy::GuardWithIf);
+  };
+  return y;
+}
+
+// Whether softmax_rows_f32 takes x: float32, reduced over its (non-empty) last axis alone.
+bool rows_f32(const TensorFunc& x, const std::vector<bool>& reduced) {
+  return x.dtype == DType::Float32 && x.shape.back() > 0 && reduced.back() &&
+         std::count(reduced.begin(), reduced.end(), true) == 1;
+}
+
 }  // namespace
 
 std::vector<TensorFunc> lower_Softmax(LowerContext& ctx) {
   const TensorFunc& x = float_input(ctx);
   std::vector<bool> reduced = softmax_axes(ctx, x);
+  if (rows_f32(x, reduced)) return {softmax_rows_f32(ctx, x, false)};
   RowStats st = row_stats(ctx, x, reduced, false);
   return {define_output(ctx, 0, x.shape, [&](const Exprs& i) {
     Exprs g = group_index(reduced, i);
@@ -135,6 +193,7 @@ std::vector<TensorFunc> lower_Softmax(LowerContext& ctx) {
 std::vector<TensorFunc> lower_LogSoftmax(LowerContext& ctx) {
   const TensorFunc& x = float_input(ctx);
   std::vector<bool> reduced = softmax_axes(ctx, x);
+  if (rows_f32(x, reduced)) return {softmax_rows_f32(ctx, x, true)};
   RowStats st = row_stats(ctx, x, reduced, true);
   return {define_output(ctx, 0, x.shape, [&](const Exprs& i) {
     return as_double(x.at(i)) - st.sum.at(group_index(reduced, i));
