@@ -69,10 +69,10 @@ void schedule_gemm(Func out, Func acc, const Shape& shape) {
 // last panel shifted inwards). In place, `b_copy` (when defined) is a copy of B made per panel
 // and k chunk, so the inner loop reads one aligned, contiguous block whatever B's row length:
 // measured 10-25% faster on 1x1 convolutions, most on 14x14 images, whose rows of 196 floats
-// start mid cache line. Each task is one panel times a block of up to 256 rows of A. Past
-// K = 256 the block's accumulators (block x panel) stay in L2 and the k loop runs in chunks
-// of 256, so a chunk of the panel (32 KB) stays in L1 while each 8-row group of the block
-// accumulates over it in registers.
+// start mid cache line. Each task is one panel (up to 4 when panels are small) times a block
+// of up to 256 rows of A. Past K = 256 the block's accumulators (block x panel) stay in L2 and
+// the k loop runs in chunks of 256, so a chunk of the panel (32 KB) stays in L1 while each
+// 8-row group of the block accumulates over it in registers.
 void schedule_blocked_gemm(Func out, Func acc, const Shape& shape, int64_t K, int panel, bool packed, Func b_copy,
                            bool batch_rows) {
   int rank = static_cast<int>(shape.size());
