@@ -153,15 +153,10 @@ TensorFunc softmax_rows_f32(LowerContext& ctx, const TensorFunc& x, bool log) {
     Halide::LoopLevel at_row = Halide::LoopLevel::root();
     if (a.size() > 1) {
       // Tasks of at least 4K elements: one 128-element row costs less than handing it out.
-      Var row = a[1], task("task"), r("r");
-      for (size_t d = 2; d < a.size(); ++d) {
-        Var fused("rows" + std::to_string(d));
-        out.fuse(row, a[d], fused);
-        row = fused;
-      }
+      Var row = fuse_rows(out, std::vector<Var>(a.rbegin(), a.rend() - 1)), task("task"), r("r");
       const int per_task = static_cast<int>(std::max<int64_t>(1, 4096 / std::max<int64_t>(1, shape.back())));
       out.split(row, task, r, per_task, Halide::TailStrategy::GuardWithIf);
-      if (numel_of(shape) >= 32768) out.parallel(task);  // as reductions share out their rows
+      if (numel_of(shape) >= kParallelWork) out.parallel(task);
       at_row = Halide::LoopLevel(out, r);
     }
     mx.compute_at(at_row);

@@ -10,9 +10,6 @@
 
 namespace nnc::cpu {
 
-namespace {
-constexpr int64_t kParallelWork = 32768;  // elements visited before a root Func is worth sharing out
-}  // namespace
 
 int64_t numel_of(const Shape& s) {
   int64_t n = 1;
@@ -57,6 +54,16 @@ TensorFunc reduce_groups(const std::string& name, const Shape& shape, const std:
   return {f, group_shape, acc};
 }
 
+Var fuse_rows(Halide::Stage stage, const std::vector<Var>& outermost_first) {
+  Var fused = outermost_first[0];
+  for (size_t i = 1; i < outermost_first.size(); ++i) {
+    Var next(fused.name() + "_" + std::to_string(i));
+    stage.fuse(outermost_first[i], fused, next);
+    fused = next;
+  }
+  return fused;
+}
+
 void schedule_root(Func f, const Shape& shape, int64_t work, int skip_axis) {
   f.compute_root();
   const int rank = static_cast<int>(shape.size());
@@ -71,12 +78,7 @@ void schedule_root(Func f, const Shape& shape, int64_t work, int skip_axis) {
     Halide::Stage stage = s == 0 ? static_cast<Halide::Stage>(f) : f.update(s - 1);
     if (vectorize) stage.vectorize(args[0], 8, Halide::TailStrategy::GuardWithIf);
     if (!parallel) continue;
-    Var fused = outer[0];
-    for (size_t i = 1; i < outer.size(); ++i) {
-      Var next(fused.name() + "_" + std::to_string(i));
-      stage.fuse(outer[i], fused, next);
-      fused = next;
-    }
+    Var fused = fuse_rows(stage, outer);
     // Tasks of several rows, ~kParallelWork of work each: one task per row made small rows
     // (a 14-wide pooled row) cost more in scheduling than in arithmetic.
     int64_t rows = 1;

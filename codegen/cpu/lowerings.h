@@ -54,6 +54,9 @@ using GroupFinish = std::function<Expr(Expr acc, const Exprs& group)>;
 // reference kernels' order); then acc = finish(acc, group) when given. Computed at root.
 TensorFunc reduce_groups(const std::string& name, const Shape& shape, const std::vector<bool>& reduced, DType acc,
                          Expr init, const GroupUpdate& update, const GroupFinish& finish = nullptr);
+constexpr int64_t kParallelWork = 32768;  // elements visited before a Func is worth sharing out
+// Fuses the loops over `outermost_first` (non-empty) into one, in row-major order; returns it.
+Var fuse_rows(Halide::Stage stage, const std::vector<Var>& outermost_first);
 // Computes f (of ONNX-order `shape`) at root, vectorised innermost and parallel over the outer
 // dims when `work` (elements visited) is large. skip_axis is left alone in every stage (an
 // update that scans along it has no pure variable there).
