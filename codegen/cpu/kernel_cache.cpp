@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "codegen/cpu/kernel_threads.h"
 #include "ir/error.h"
 #include "nnc_codegen_hash.h"
 
@@ -75,6 +76,11 @@ void build_library(const std::string& so, const std::function<void(const std::st
 thread_local std::string last_halide_error;
 void record_halide_error(void*, const char* msg) { last_halide_error = msg ? msg : ""; }
 
+KernelParFor halide_default_par_for = nullptr;
+int par_for_on_pool(void* uc, KernelTask f, int min, int size, uint8_t* closure) {
+  return kernel_par_for(uc, f, min, size, closure, halide_default_par_for);
+}
+
 }  // namespace
 
 std::string stable_hash(const std::string& s) {
@@ -110,6 +116,12 @@ void KernelCache::load_runtime() {
   runtime_ = open_library(so, RTLD_NOW | RTLD_GLOBAL);
   using SetHandler = void (*)(void (*)(void*, const char*));
   if (auto set = reinterpret_cast<SetHandler>(dlsym(runtime_, "halide_set_error_handler"))) set(record_halide_error);
+  // The kernels' parallel loops run on kernel_threads' pool, Halide's default pool serving
+  // the loops that start while it is busy.
+  using SetParFor = KernelParFor (*)(KernelParFor);
+  halide_default_par_for = reinterpret_cast<KernelParFor>(dlsym(runtime_, "halide_default_do_par_for"));
+  auto set_par_for = reinterpret_cast<SetParFor>(dlsym(runtime_, "halide_set_custom_do_par_for"));
+  if (halide_default_par_for && set_par_for) set_par_for(par_for_on_pool);
 }
 
 KernelFn KernelCache::get(const std::string& key,
@@ -147,6 +159,7 @@ void KernelCache::set_num_threads(int n) {
   load_runtime();
   using SetThreads = int (*)(int);
   if (auto set = reinterpret_cast<SetThreads>(dlsym(runtime_, "halide_set_num_threads"))) set(n);
+  set_kernel_threads(n);
 }
 
 KernelCache::Stats KernelCache::stats() const {

@@ -5,7 +5,8 @@
 // Its file name is a hash of everything that determines the code (the group's ops,
 // attributes, shapes, baked constants, the target, the nnc and Halide versions), so
 // compiling the same model twice — in this process or a later one — loads instead of
-// compiling. One shared Halide runtime (thread pool, allocator) is loaded first, globally.
+// compiling. One shared Halide runtime (allocator, error handler) is loaded first, globally;
+// the kernels' parallel loops run on kernel_threads.h's pool.
 // Files are written under a temporary name and renamed, so concurrent processes are safe.
 #pragma once
 #include <cstdint>
@@ -34,7 +35,8 @@ class KernelCache {
   KernelFn get(const std::string& key, const std::function<void(const std::string&, const std::string&)>& compile,
                bool* compiled = nullptr);
 
-  // Sets the Halide runtime's thread count (0 = one per core); process-wide.
+  // Sets the kernels' thread count (0 = one per core): kernel_threads' pool and Halide's own
+  // (which runs the loops that start while the pool is busy); process-wide.
   void set_num_threads(int n);
 
   struct Stats { int64_t memory_hits = 0, disk_hits = 0, compiled = 0; };
