@@ -154,11 +154,12 @@ int default_threads() {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-// Never destroyed: kernels may run until the process exits, and its threads end with it.
-Pool& pool() {
-  static Pool* p = [] {
+// The pool, made with `workers` on first use. Never destroyed: kernels may run until the
+// process exits, and its threads end with it.
+Pool& pool(int workers) {
+  static Pool* p = [workers] {
     auto* made = new Pool;
-    made->resize(default_threads() - 1);
+    made->resize(workers);
     return made;
   }();
   return *p;
@@ -166,10 +167,14 @@ Pool& pool() {
 
 }  // namespace
 
-void set_kernel_threads(int n) { pool().resize((n > 0 ? n : default_threads()) - 1); }
+void set_kernel_threads(int n) {
+  const int workers = (n > 0 ? n : default_threads()) - 1;
+  pool(workers).resize(workers);
+}
 
 int kernel_par_for(void* user_context, KernelTask f, int min, int size, uint8_t* closure, KernelParFor fallback) {
-  return pool().run(user_context, f, min, size, closure, fallback);
+  static Pool& p = pool(default_threads() - 1);  // sized by set_kernel_threads when that came first
+  return p.run(user_context, f, min, size, closure, fallback);
 }
 
 }  // namespace nnc::cpu

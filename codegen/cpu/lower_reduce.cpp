@@ -10,7 +10,6 @@
 
 namespace nnc::cpu {
 
-
 int64_t numel_of(const Shape& s) {
   int64_t n = 1;
   for (int64_t d : s) n *= d;
