@@ -451,7 +451,7 @@ std::shared_ptr<Program> compile_graph(const Graph& g, const ShapeMap& given_sha
         bool compiled_now = false;
         Halide::Pipeline pipeline(out_funcs);
         step.kernel = cache.get(b.key(), [&](const std::string& obj, const std::string& fn) {
-          pipeline.compile_to_object(obj, args, fn, Halide::get_host_target().with_feature(Halide::Target::NoRuntime));
+          pipeline.compile_to_object(obj, args, fn, kernel_target());
         }, &compiled_now);
         rep.compiled_now += compiled_now;
         for (const Value* v : b.inputs().values) step.inputs.push_back(slot_of.at(v)), step.views.push_back(b.view_of(v));

@@ -1,6 +1,9 @@
 #include "codegen/cpu/kernel_cache.h"
 
 #include <Halide.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #include <dlfcn.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -24,10 +27,6 @@ namespace {
 
 // Changes whenever the code generator's sources do, so stale cached kernels are not reused.
 constexpr const char* kCodeVersion = "nnc-cpu-" NNC_CODEGEN_HASH;
-
-Halide::Target kernel_target() {
-  return Halide::get_host_target().with_feature(Halide::Target::NoRuntime);
-}
 
 std::string linker() {
   if (const char* cc = std::getenv("NNC_CC")) return cc;
@@ -83,6 +82,21 @@ int par_for_on_pool(void* uc, KernelTask f, int min, int size, uint8_t* closure)
 
 }  // namespace
 
+Halide::Target host_target() {
+  Halide::Target t = Halide::get_host_target();
+#if defined(__x86_64__) || defined(__i386__)
+  // Halide 14 reports Sapphire Rapids for any CPU with AVX512-BF16 and VNNI, and LLVM then
+  // emits AVX512-FP16 instructions (vmovw), which AMD's Zen 4 lacks: every kernel touching
+  // float16 died of SIGILL there. Without the feature the target is Cannon Lake's.
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  const bool fp16 = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx >> 23 & 1);
+  if (!fp16) t = t.without_feature(Halide::Target::AVX512_SapphireRapids);
+#endif
+  return t;
+}
+
+Halide::Target kernel_target() { return host_target().with_feature(Halide::Target::NoRuntime); }
+
 std::string stable_hash(const std::string& s) {
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
@@ -110,7 +124,7 @@ void KernelCache::load_runtime() {
   std::error_code ec;
   fs::create_directories(dir_ + "/kernels", ec);
   if (ec) throw Error("cannot create the kernel cache " + dir_ + ": " + ec.message(), ErrorKind::Runtime);
-  Halide::Target t = Halide::get_host_target();
+  Halide::Target t = host_target();
   std::string so = dir_ + "/kernels/runtime-" + stable_hash(std::string(kCodeVersion) + t.to_string()) + ".so";
   build_library(so, [&](const std::string& obj) { Halide::compile_standalone_runtime(obj, t); });
   runtime_ = open_library(so, RTLD_NOW | RTLD_GLOBAL);
