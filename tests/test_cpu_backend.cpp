@@ -122,9 +122,20 @@ TEST_CASE("cpu backend: depthwise and grouped convolutions over odd planes match
   b.output(grouped(z, 5, 5, 3, 2, 1, "s2"), "y4");                      // 35 wide, 3 rows
   Value* n = b.input("n", DType::Float32, {Dim::fixed(1), Dim::fixed(4), Dim::fixed(7), Dim::fixed(7)});
   b.output(grouped(n, 4, 4, 3, 1, 1, "narrow"), "y5");                  // 7 wide
+  // Strided rows narrower than a vector (mobilenet_v2's 28 -> 14 and efficientnet_b0's 5x5
+  // 13 -> 7 shapes), dilated and strided, and a 1x1 window that pads nothing: whole vectors
+  // read past the row ends of the input's phases.
+  Value* s = b.input("s", DType::Float32, {Dim::fixed(1), Dim::fixed(24), Dim::fixed(28), Dim::fixed(28)});
+  b.output(grouped(s, 24, 24, 3, 2, 1, "s2n"), "y6");                   // 14 wide
+  Value* t = b.input("t", DType::Float32, {Dim::fixed(1), Dim::fixed(8), Dim::fixed(13), Dim::fixed(13)});
+  b.output(grouped(t, 8, 8, 5, 2, 1, "s2k5"), "y7");                    // 7 wide
+  b.output(grouped(x, 6, 6, 3, 2, 2, "s2dil"), "y8");                   // dilated, 5 wide
+  b.output(grouped(x, 6, 6, 1, 3, 1, "s3k1"), "y9");                    // no pads, stride 3
   check_against_reference(b.finish(), {{"x", random_tensor({2, 6, 9, 10}, 31)},
                                        {"z", random_tensor({1, 5, 6, 70}, 32)},
-                                       {"n", random_tensor({1, 4, 7, 7}, 33)}});
+                                       {"n", random_tensor({1, 4, 7, 7}, 33)},
+                                       {"s", random_tensor({1, 24, 28, 28}, 34)},
+                                       {"t", random_tensor({1, 8, 13, 13}, 35)}});
 }
 
 TEST_CASE("cpu backend: windowed convolutions over many input channels, accumulated in chunks of 16 channels, match the reference", "[cpu]") {

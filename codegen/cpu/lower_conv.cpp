@@ -23,8 +23,10 @@ namespace {
 // The input with zeros around it where the convolution pads; for a strided 1x1 convolution
 // without pads, the pixels it reads gathered densely (g then describes a stride-1
 // convolution of them: its many input planes are read at a quarter of the footprint).
-// `materialise` is set for both, and the schedule decides where; else the input itself.
-Func padded_input(const LowerContext& ctx, ConvGeometry& g, bool& materialise) {
+// `materialise` is set for both, and the schedule decides where; else the input itself, unless
+// the kernel reads past the ends of the rows it uses (`over_read`): then a copy clamped to
+// the image is made whether or not the convolution pads.
+Func padded_input(const LowerContext& ctx, ConvGeometry& g, bool over_read, bool& materialise) {
   const TensorFunc& x = ctx.in(0);
   Var ix("ix"), iy("iy"), c("c"), n("n");
   Func xp(func_name(ctx.node.name + "_padded"));
@@ -34,7 +36,7 @@ Func padded_input(const LowerContext& ctx, ConvGeometry& g, bool& materialise) {
     materialise = true;
     return xp;
   }
-  if (g.py == 0 && g.px == 0 && (g.OH - 1) * g.sy + (g.KH - 1) * g.dy < g.H && (g.OW - 1) * g.sx + (g.KW - 1) * g.dx < g.W) {
+  if (!over_read && g.py == 0 && g.px == 0 && (g.OH - 1) * g.sy + (g.KH - 1) * g.dy < g.H && (g.OW - 1) * g.sx + (g.KW - 1) * g.dx < g.W) {
     xp(ix, iy, c, n) = x.f(ix, iy, c, n);
     return xp;
   }
@@ -144,14 +146,22 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   ctx.require(x.dtype == DType::Float32 && w.dtype == DType::Float32, "compiled convolutions are float32");
   ConvGeometry g = conv_geometry(ctx);
   bool materialise = false;
-  Func xp = padded_input(ctx, g, materialise);
+  const bool packed = g.group == 1 && g.M >= 8;
+  // The other (grouped) convolutions: strided ones with 5x5 windows or wider read phases of
+  // columns (below); narrower strided windows one vector per row with its accumulator in
+  // memory (row_vectors), the phases' copy costing more than it saves there (3x3, stride 2,
+  // 28x28 -> 14x14: 40% slower so). The rest hold blocks of rows in registers, whose vectors
+  // read past the row end when rows are narrower than a vector (over_read).
+  const bool phased = !packed && g.sx > 1 && g.KW >= 5, row_vectors = !packed && g.sx > 1 && !phased;
+  const bool over_read = !packed && !row_vectors && g.OW < (g.OW > 8 ? 16 : 8);
+  Func xp = padded_input(ctx, g, over_read, materialise);
   const int Cg = static_cast<int>(g.C / g.group), Mg = static_cast<int>(g.M / g.group);
   Var m("m"), ox("ox"), oy("oy"), n("n");
   Func acc(func_name(ctx.node.name + "_acc"));
   Halide::RDom r(0, static_cast<int>(g.KW), 0, static_cast<int>(g.KH), 0, Cg, "r");
+  Func phases;  // a strided grouped convolution's input, split into phases of columns
   Expr ix = ox * static_cast<int>(g.sx) + r.x * static_cast<int>(g.dx) - static_cast<int>(g.px);
   Expr iy = oy * static_cast<int>(g.sy) + r.y * static_cast<int>(g.dy) - static_cast<int>(g.py);
-  bool packed = g.group == 1 && g.M >= 8;
   // Wide rows with a short window sum (input channels x window) are vectorised along the row:
   // outputs stored as whole vectors, 8 channels at a time (mobilenet_v2's first layer, 3
   // channels x 3x3, 28% faster so). The rest run across the channels of a panel of up to 32,
@@ -171,8 +181,20 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
     acc(args) += xp(ix, iy, r.z, n) * wp(m, r.x, r.y, r.z, p);
   } else {
     Expr ci = (m / Mg) * Cg + r.z;
+    Expr v = xp(ix, iy, ci, n);
+    if (phased) {
+      // Strided rows read the input split into its sx phases of columns (ix mod sx), in which
+      // each tap reads a dense run of a row; Halide 14 claims its strided vector loads from a
+      // small padded plane aligned at odd offsets, which faults.
+      const int sx = static_cast<int>(g.sx);
+      Var h("h"), ph("ph"), qy("qy"), qc("qc"), qn("qn");
+      phases = Func(func_name(ctx.node.name + "_phases"));
+      phases(h, ph, qy, qc, qn) = xp(h * sx + ph, qy, qc, qn);
+      Expr off = r.x * static_cast<int>(g.dx) - static_cast<int>(g.px);
+      v = phases(ox + off / sx, off % sx, iy, ci, n);  // Halide's division rounds down
+    }
     acc(ox, oy, m, n) = 0.0f;
-    acc(ox, oy, m, n) += xp(ix, iy, ci, n) * w.f(r.x, r.y, r.z, m);
+    acc(ox, oy, m, n) += v * w.f(r.x, r.y, r.z, m);
   }
   auto at_acc = [&](const Exprs& i) {
     if (along_row) return acc(i[3], i[1] % tm, i[2], i[0], i[1] / tm);
@@ -190,15 +212,16 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   int tx = pick_row_tile(g.OW);
   const bool depthwise = Cg == 1 && Mg == 1;
   const bool unroll_window = g.KW <= 7 && g.KH <= 7;
-  const bool unit_stride = g.sx == 1;
   // Across channels with a window and many input channels: accumulate in chunks of them.
   const bool chunk_channels = packed && !along_row && g.KH * g.KW > 1 && Cg >= 32;
-  ctx.schedule = [acc, packed, along_row, chunk_channels, tx, tm, xp, materialise, depthwise, unroll_window,
-                  unit_stride](Func out, const Shape& shape) mutable {
+  ctx.schedule = [acc, packed, along_row, chunk_channels, tx, tm, xp, phases, materialise, depthwise,
+                  unroll_window, over_read, row_vectors](Func out, const Shape& shape) mutable {
     Var ox = out.args()[0], oy = out.args()[1], m = out.args()[2], n = out.args()[3];
     Halide::Stage u = acc.update();
     Var pix = xp.args()[0];
     if (materialise && !depthwise) xp.compute_root().parallel(xp.args()[2]).vectorize(pix, 16, Halide::TailStrategy::GuardWithIf);
+    if (phases.defined() && !depthwise)
+      phases.compute_root().parallel(phases.args()[3]).vectorize(phases.args()[0], 16, Halide::TailStrategy::GuardWithIf);
     if (packed) {
       // Tasks of a panel of output channels times a band of rows: at least 16 of them,
       // so both cores stay busy when there are only a few panels.
@@ -265,37 +288,39 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
       // little work to hand to a thread). A depthwise convolution pads each input plane in the
       // task that reads it, while it is in cache.
       Var task("task"), plane("plane");
-      int vec = shape[3] >= 16 ? 16 : 8;
+      const int vec = shape[3] > 8 ? 16 : 8;
       int planes = static_cast<int>(std::max<int64_t>(1, 4096 / std::max<int64_t>(1, shape[2] * shape[3])));
       Var aox = acc.args()[0], aoy = acc.args()[1];
       std::vector<Halide::RVar> r = acc.rvars(0);
-      if (shape[3] >= vec && unit_stride) {
-        // Unit-stride rows at least a vector wide: blocks of one vector x up to 4 rows, whose
-        // accumulators stay in registers (independent chains) while the window is summed.
-        // Measured on 1 thread against one accumulator row in memory: efficientnet_b0's
-        // 56x56, 28x28 (5x5) and 14x14 depthwise layers 15-22% faster, all its depthwise
-        // layers together 5.00 -> 4.67 ms per run.
+      if (row_vectors) {
+        // One vector per row, its accumulator in memory.
+        Var aoxo("aoxo"), aoxi("aoxi");
+        const int v = shape[3] >= 16 ? 16 : 8;
+        out.vectorize(ox, v, Halide::TailStrategy::GuardWithIf);
+        acc.compute_at(out, oy).vectorize(aox, v, Halide::TailStrategy::GuardWithIf);
+        u.split(aox, aoxo, aoxi, v, Halide::TailStrategy::GuardWithIf).vectorize(aoxi).reorder(aoxi, r[0], r[1], r[2], aoxo);
+      } else {
+        // Blocks of one vector x up to 4 rows, whose accumulators stay in registers
+        // (independent chains) while the window is summed. Measured on 1 thread against one
+        // accumulator row in memory: efficientnet_b0's 56x56, 28x28 (5x5) and 14x14 depthwise
+        // layers 15-22% faster, all its depthwise layers together 5.00 -> 4.67 ms per run;
+        // on 2 threads, rows narrower than a vector (7 and 14 wide, 5x5) 24-35% faster.
+        // Rows at least a vector wide shift their last vector inwards; narrower ones predicate
+        // it (over_read), the accumulators still covering the whole vector.
         const int rows = static_cast<int>(std::min<int64_t>(4, shape[2]));
         Var oxo("oxo"), oxi("oxi"), oyo("oyo"), oyi("oyi");
-        out.split(ox, oxo, oxi, vec, Halide::TailStrategy::ShiftInwards)
+        out.split(ox, oxo, oxi, vec, over_read ? Halide::TailStrategy::Predicate : Halide::TailStrategy::ShiftInwards)
             .split(oy, oyo, oyi, rows, Halide::TailStrategy::ShiftInwards)
             .reorder(oxi, oyi, oxo, oyo)
             .vectorize(oxi)
             .unroll(oyi);
-        acc.compute_at(out, oxo).store_in(Halide::MemoryType::Register).vectorize(aox).unroll(aoy);
+        acc.compute_at(out, oxo).store_in(Halide::MemoryType::Register).bound_extent(aox, vec).vectorize(aox).unroll(aoy);
         u.reorder(aox, aoy, r[0], r[1], r[2]).vectorize(aox).unroll(aoy);
-      } else {
-        // Narrower rows (7x7 planes) and strided rows: one predicated vector per row. (Shifted
-        // strided vectors hit a Halide 14 codegen bug on AVX-512: an aligned load claimed at
-        // an odd offset, which faults.)
-        Var aoxo("aoxo"), aoxi("aoxi");
-        out.vectorize(ox, vec, Halide::TailStrategy::GuardWithIf);
-        acc.compute_at(out, oy).vectorize(aox, vec, Halide::TailStrategy::GuardWithIf);
-        u.split(aox, aoxo, aoxi, vec, Halide::TailStrategy::GuardWithIf).vectorize(aoxi);
-        u.reorder(aoxi, r[0], r[1], r[2], aoxo);
       }
       out.fuse(m, n, task).split(task, task, plane, planes, Halide::TailStrategy::GuardWithIf).parallel(task);
       if (materialise && depthwise) xp.compute_at(out, plane).vectorize(pix, 16, Halide::TailStrategy::GuardWithIf);
+      if (phases.defined() && depthwise)
+        phases.compute_at(out, plane).vectorize(phases.args()[0], 16, Halide::TailStrategy::GuardWithIf);
       if (unroll_window) u.unroll(r[0]).unroll(r[1]);
     }
   };
