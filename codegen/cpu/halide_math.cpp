@@ -20,7 +20,11 @@ Expr isnan(const Expr& x) { return x.type().is_float() ? Halide::is_nan(x) : Hal
 Expr isinf(const Expr& x) { return x.type().is_float() ? Halide::is_inf(x) : Halide::cast(Halide::Bool(), Expr(false)); }
 
 Expr sigmoid(const Expr& x) {
-  Expr e = Halide::exp(-Halide::abs(x));  // in (0, 1], never overflows
+  // exp(-|x|) is in (0, 1] and never overflows. For float32, Halide's fast_exp (a relative
+  // error of about 2e-6 here, within ONNX's rtol of 1e-3 by far) over an argument clamped
+  // above its underflow: SiLU over 2^20 floats 0.37 -> 0.29 ns each (AVX-512, 1 thread).
+  Expr e = x.type() == Halide::Float(32) ? Halide::fast_exp(Halide::max(-Halide::abs(x), -87.0f))
+                                         : Halide::exp(-Halide::abs(x));
   Expr one = Halide::cast(x.type(), 1);
   Expr r = one / (one + e);  // one division for both branches: a select computes both
   return Halide::select(x >= 0, r, e * r);
