@@ -250,19 +250,22 @@ TEST_CASE("cpu backend: 2-D max pooling in row then column passes matches the re
   }
 }
 
-TEST_CASE("cpu backend: global average pooling over wide and narrow planes matches the reference", "[cpu]") {
+TEST_CASE("cpu backend: global average pooling over flattened planes matches the reference", "[cpu]") {
   Builder b("global_pool", 11);
-  // 37 wide: two vectors of columns, the second predicated; 16: exactly one; 7: the generic
-  // reduction. Batch 2 and an epilogue (ReLU) on the first.
+  // Planes summed flat in vectors of 16: 19x37 = 43 vectors and 15 more, with batch 2 and an
+  // epilogue (ReLU); 4x16: whole vectors only; 7x7: 3 and 1 more; a 1-D row of 5: no whole vector.
   Value* x = b.input("x", DType::Float32, {Dim::fixed(2), Dim::fixed(5), Dim::fixed(19), Dim::fixed(37)});
   Value* e = b.input("e", DType::Float32, {Dim::fixed(1), Dim::fixed(700), Dim::fixed(4), Dim::fixed(16)});
   Value* n = b.input("n", DType::Float32, {Dim::fixed(1), Dim::fixed(9), Dim::fixed(7), Dim::fixed(7)});
+  Value* s = b.input("s", DType::Float32, {Dim::fixed(2), Dim::fixed(3), Dim::fixed(5)});
   b.output(b.relu(b.global_avg_pool(x)), "wide");
   b.output(b.global_avg_pool(e), "exact");
   b.output(b.global_avg_pool(n), "narrow");
+  b.output(b.global_avg_pool(s), "short");
   check_against_reference(b.finish(), {{"x", random_tensor({2, 5, 19, 37}, 51)},
                                        {"e", random_tensor({1, 700, 4, 16}, 52)},
-                                       {"n", random_tensor({1, 9, 7, 7}, 53)}});
+                                       {"n", random_tensor({1, 9, 7, 7}, 53)},
+                                       {"s", random_tensor({2, 3, 5}, 54)}});
 }
 
 TEST_CASE("cpu backend: MatMul of two runtime batched operands and Gemm with transB and a ragged N match the reference", "[cpu]") {

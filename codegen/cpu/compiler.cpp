@@ -142,9 +142,17 @@ class GroupBuilder {
   }
 
   // When head is a convolution that works on flattened images (conv_reads_flat), has the
-  // kernel see its result, residual input and unstrided image so; returns the result's H and W.
-  std::optional<std::pair<int64_t, int64_t>> flatten_conv(const Node& head) {
-    if (head.inputs.size() < 2 || !head.inputs[0] || !head.inputs[1] || head.outputs.size() != 1) return std::nullopt;
+  // kernel see its result, residual input and unstrided image so; likewise a global pooling's
+  // image and result (global_pool_reads_flat). Returns the H and W flattened.
+  std::optional<std::pair<int64_t, int64_t>> flatten_head(const Node& head) {
+    if (head.inputs.empty() || !head.inputs[0] || head.outputs.size() != 1) return std::nullopt;
+    if (const Shape& x = slots_[slot_of_.at(head.inputs[0])].shape; global_pool_reads_flat(head, x, head.inputs[0]->dtype)) {
+      std::pair<int64_t, int64_t> hw{x[2], x[3]};
+      if (flatten(head.inputs[0], hw) && flatten(head.outputs[0], hw)) return hw;
+      views_.clear();
+      return std::nullopt;
+    }
+    if (head.inputs.size() < 2 || !head.inputs[1]) return std::nullopt;
     const Shape &x = slots_[slot_of_.at(head.inputs[0])].shape, &w = slots_[slot_of_.at(head.inputs[1])].shape;
     const Shape& y = slots_[slot_of_.at(head.outputs[0])].shape;
     if (!conv_reads_flat(head, x, w, y, head.inputs[0]->dtype)) return std::nullopt;
@@ -405,9 +413,9 @@ std::shared_ptr<Program> compile_graph(const Graph& g, const ShapeMap& given_sha
     if (opts.use_kernels) {
       try {
         GroupBuilder b(g, shapes, prog->slots, slot_of);
-        // A 1x1 convolution runs as a GEMM over its image's flattened pixels, with the
-        // epilogue's tensors flattened alike.
-        std::optional<std::pair<int64_t, int64_t>> flat = b.flatten_conv(*head);
+        // A 1x1 convolution runs as a GEMM over its image's flattened pixels, and a global
+        // pooling sums them, with the epilogue's tensors flattened alike.
+        std::optional<std::pair<int64_t, int64_t>> flat = b.flatten_head(*head);
         LowerContext* head_ctx = nullptr;
         std::vector<TensorFunc> outs = b.lower(*head, &head_ctx);
         // Extend with the element-wise chain that consumes the result.

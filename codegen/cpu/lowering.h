@@ -113,6 +113,9 @@ Lowering find_lowering(OpKind op);  // nullptr when the op has no lowering at al
 // does not stride: a 1x1, unpadded, ungrouped float32 convolution giving at least 64 pixels
 // (or fewer, when channels_tile takes it), which then lowers as a GEMM (lower_conv.cpp).
 bool conv_reads_flat(const Node& n, const Shape& x, const Shape& w, const Shape& y, DType t);
+// Whether the compiler presents a global pooling's image [N, C, H, W] (and its result and
+// epilogue) flattened the same way: float32 GlobalAveragePool, which then sums contiguous rows.
+bool global_pool_reads_flat(const Node& n, const Shape& x, DType t);
 // The pixels per register tile when a flattened 1x1 convolution of this size has its output
 // channels, not its pixels, as the vector dimension (small images, where vectors of pixels
 // would be partly wasted); 0 when it does not.
