@@ -332,6 +332,20 @@ TEST_CASE("cpu backend: element-wise chains fuse into their producer's kernel", 
   check_against_reference(g, {{"a", random_tensor({5, 19}, 4)}});
 }
 
+TEST_CASE("cpu backend: element-wise ops on images run over flattened planes, broadcasts included", "[cpu]") {
+  Builder b("planes", 5);
+  // A squeeze-and-excitation scale: 7x7 planes times a per-channel gate, then a sigmoid; and a
+  // row-wise broadcast ([1, 1, 7, 1]), which varies along H alone and keeps the image as it is.
+  Value* x = b.input("x", DType::Float32, {Dim::fixed(2), Dim::fixed(40), Dim::fixed(7), Dim::fixed(7)});
+  Value* gate = b.input("gate", DType::Float32, {Dim::fixed(2), Dim::fixed(40), Dim::fixed(1), Dim::fixed(1)});
+  Value* rows = b.input("rows", DType::Float32, {Dim::fixed(1), Dim::fixed(1), Dim::fixed(7), Dim::fixed(1)});
+  b.output(b.op(OpKind::Sigmoid, {b.op(OpKind::Mul, {x, gate})}), "scaled");
+  b.output(b.add(x, rows), "by_row");
+  check_against_reference(b.finish(), {{"x", random_tensor({2, 40, 7, 7}, 61)},
+                                       {"gate", random_tensor({2, 40, 1, 1}, 62)},
+                                       {"rows", random_tensor({1, 1, 7, 1}, 63)}});
+}
+
 TEST_CASE("cpu backend: one compiled model run from 8 threads gives bit-identical results", "[cpu]") {
   std::shared_ptr<const Graph> g = odd_cnn();
   Session s(g);

@@ -143,23 +143,28 @@ class GroupBuilder {
 
   // When head is a convolution that works on flattened images (conv_reads_flat), has the
   // kernel see its result, residual input and unstrided image so; likewise a global pooling's
-  // image and result (global_pool_reads_flat). Returns the H and W flattened.
+  // image and result (global_pool_reads_flat), and an element-wise op's operands and result
+  // when it makes images (so its vectors run along whole planes: 7x7 ones were scalar).
+  // Returns the H and W flattened.
   std::optional<std::pair<int64_t, int64_t>> flatten_head(const Node& head) {
     if (head.inputs.empty() || !head.inputs[0] || head.outputs.size() != 1) return std::nullopt;
-    if (const Shape& x = slots_[slot_of_.at(head.inputs[0])].shape; global_pool_reads_flat(head, x, head.inputs[0]->dtype)) {
-      std::pair<int64_t, int64_t> hw{x[2], x[3]};
-      if (flatten(head.inputs[0], hw) && flatten(head.outputs[0], hw)) return hw;
+    const Shape &x = slots_[slot_of_.at(head.inputs[0])].shape, &y = slots_[slot_of_.at(head.outputs[0])].shape;
+    std::optional<std::pair<int64_t, int64_t>> hw;
+    if (global_pool_reads_flat(head, x, head.inputs[0]->dtype)) hw = {x[2], x[3]};
+    else if (is_epilogue_op(head) && y.size() == 4) hw = {y[2], y[3]};
+    if (hw) {
+      auto flat = [&](const Value* v) { return flatten(v, *hw); };
+      if (flat(head.outputs[0]) && std::all_of(head.inputs.begin(), head.inputs.end(), flat)) return hw;
       views_.clear();
       return std::nullopt;
     }
     if (head.inputs.size() < 2 || !head.inputs[1]) return std::nullopt;
-    const Shape &x = slots_[slot_of_.at(head.inputs[0])].shape, &w = slots_[slot_of_.at(head.inputs[1])].shape;
-    const Shape& y = slots_[slot_of_.at(head.outputs[0])].shape;
+    const Shape& w = slots_[slot_of_.at(head.inputs[1])].shape;
     if (!conv_reads_flat(head, x, w, y, head.inputs[0]->dtype)) return std::nullopt;
-    std::pair<int64_t, int64_t> hw{y[2], y[3]};
+    hw = {y[2], y[3]};
     bool strided = x[2] != y[2] || x[3] != y[3];  // then it reads its image as it is
-    bool ok = flatten(head.outputs[0], hw) && (strided || flatten(head.inputs[0], hw));
-    for (size_t i = 3; i < head.inputs.size(); ++i) ok = ok && flatten(head.inputs[i], hw);  // past the bias
+    bool ok = flatten(head.outputs[0], *hw) && (strided || flatten(head.inputs[0], *hw));
+    for (size_t i = 3; i < head.inputs.size(); ++i) ok = ok && flatten(head.inputs[i], *hw);  // past the bias
     if (ok) return hw;
     views_.clear();
     return std::nullopt;
