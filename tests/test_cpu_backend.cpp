@@ -131,11 +131,14 @@ TEST_CASE("cpu backend: depthwise and grouped convolutions over odd planes match
   b.output(grouped(t, 8, 8, 5, 2, 1, "s2k5"), "y7");                    // 7 wide
   b.output(grouped(x, 6, 6, 3, 2, 2, "s2dil"), "y8");                   // dilated, 5 wide
   b.output(grouped(x, 6, 6, 1, 3, 1, "s3k1"), "y9");                    // no pads, stride 3
+  Value* u = b.input("u", DType::Float32, {Dim::fixed(1), Dim::fixed(4), Dim::fixed(9), Dim::fixed(113)});
+  b.output(grouped(u, 4, 4, 3, 2, 1, "s2wide"), "y10");                 // 57 wide: 4 vectors
   check_against_reference(b.finish(), {{"x", random_tensor({2, 6, 9, 10}, 31)},
                                        {"z", random_tensor({1, 5, 6, 70}, 32)},
                                        {"n", random_tensor({1, 4, 7, 7}, 33)},
                                        {"s", random_tensor({1, 24, 28, 28}, 34)},
-                                       {"t", random_tensor({1, 8, 13, 13}, 35)}});
+                                       {"t", random_tensor({1, 8, 13, 13}, 35)},
+                                       {"u", random_tensor({1, 4, 9, 113}, 36)}});
 }
 
 TEST_CASE("cpu backend: windowed convolutions over many input channels, accumulated in chunks of 16 channels, match the reference", "[cpu]") {
