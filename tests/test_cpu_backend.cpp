@@ -123,8 +123,9 @@ TEST_CASE("cpu backend: depthwise and grouped convolutions over odd planes match
   Value* n = b.input("n", DType::Float32, {Dim::fixed(1), Dim::fixed(4), Dim::fixed(7), Dim::fixed(7)});
   b.output(grouped(n, 4, 4, 3, 1, 1, "narrow"), "y5");                  // 7 wide
   // Strided rows narrower than a vector (mobilenet_v2's 28 -> 14 and efficientnet_b0's 5x5
-  // 13 -> 7 shapes), dilated and strided, and a 1x1 window that pads nothing: whole vectors
-  // read past the row ends of the input's phases.
+  // 13 -> 7 shapes, whose vectors read past the row ends of the input's phases), dilated and
+  // strided, unpadded and strided, and wide and strided; an unpadded 1x1 window over 7-wide
+  // rows, read past their ends from a clamped copy.
   Value* s = b.input("s", DType::Float32, {Dim::fixed(1), Dim::fixed(24), Dim::fixed(28), Dim::fixed(28)});
   b.output(grouped(s, 24, 24, 3, 2, 1, "s2n"), "y6");                   // 14 wide
   Value* t = b.input("t", DType::Float32, {Dim::fixed(1), Dim::fixed(8), Dim::fixed(13), Dim::fixed(13)});
@@ -133,6 +134,7 @@ TEST_CASE("cpu backend: depthwise and grouped convolutions over odd planes match
   b.output(grouped(x, 6, 6, 1, 3, 1, "s3k1"), "y9");                    // no pads, stride 3
   Value* u = b.input("u", DType::Float32, {Dim::fixed(1), Dim::fixed(4), Dim::fixed(9), Dim::fixed(113)});
   b.output(grouped(u, 4, 4, 3, 2, 1, "s2wide"), "y10");                 // 57 wide: 4 vectors
+  b.output(grouped(n, 4, 4, 1, 1, 1, "k1narrow"), "y11");               // no pads, 7 wide
   check_against_reference(b.finish(), {{"x", random_tensor({2, 6, 9, 10}, 31)},
                                        {"z", random_tensor({1, 5, 6, 70}, 32)},
                                        {"n", random_tensor({1, 4, 7, 7}, 33)},

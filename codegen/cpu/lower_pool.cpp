@@ -127,8 +127,8 @@ Expr pooled_or_lowest(const PoolGeometry& g, const TensorFunc& pooled, const Exp
 // The mean of each row of float32 x [N, C, S] (an image's planes, flattened by the compiler:
 // global_pool_reads_flat), in float32 as ONNX Runtime computes it: 16 lanes sum the row's
 // whole vectors, then the lanes and the tail are added up. Measured on 2 threads against the
-// generic reduction in double: 144 planes of 56x56 2.3x faster, efficientnet_b0's
-// squeeze-and-excitation pools (56x56 to 7x7) together -30%.
+// generic reduction in double over the unflattened image: 56x56 planes 8x faster, 7x7 3.4x;
+// efficientnet_b0's squeeze-and-excitation pools together 0.49 -> 0.12 ms.
 TensorFunc row_means(LowerContext& ctx, const Shape& out) {
   const TensorFunc& x = ctx.in(0);
   const int S = static_cast<int>(x.shape[2]), whole = S / 16 * 16;  // checked by define_output
@@ -174,7 +174,7 @@ std::vector<TensorFunc> global_pool(LowerContext& ctx, bool is_max) {
                                     [&](Expr acc, const Exprs& e) { return hm::max_nan(acc, x.at(e)); });
     return {define_output(ctx, 0, out, [&](const Exprs& i) { return best.at(i); })};
   }
-  if (x.dtype == DType::Float32 && x.rank() == 3) return {row_means(ctx, out)};
+  if (x.dtype == DType::Float32 && x.rank() == 3 && size > 0) return {row_means(ctx, out)};
   Halide::Type d = Halide::Float(64);
   TensorFunc sum = reduce_groups(name + "_sum", x.shape, spatial, DType::Float64, Expr(0.0),
                                  [&](Expr acc, const Exprs& e) { return acc + Halide::cast(d, x.at(e)); });
