@@ -148,13 +148,13 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   bool materialise = false;
   const bool packed = g.group == 1 && g.M >= 8;
   // The other (grouped) convolutions hold blocks of rows in registers, reading past the row
-  // end when rows are narrower than a vector (over_read). Strided ones read the input split
-  // into phases of columns (below), except 3x3 windows over rows narrower than 16, which keep
-  // one vector per row with its accumulator in memory (row_vectors): the phases' copy costs
-  // more than it saves there (stride 2, 28x28 -> 14x14: 40%). Reading strided vectors straight
-  // from the padded input hits a Halide 14 codegen bug (an aligned load claimed at an odd
-  // offset, which faults) in register blocks.
-  const bool phased = !packed && g.sx > 1 && (g.KW >= 5 || g.OW >= 16), row_vectors = !packed && g.sx > 1 && !phased;
+  // end when rows are narrower than a vector (over_read). Strided ones with 5x5 windows or
+  // wider read the input split into phases of columns (below); narrower strided windows keep
+  // one vector per row with its accumulator in memory (row_vectors): the phases' copy costs as
+  // much as it saves there (3x3, stride 2: mobilenet_v2's layers 3-8% slower in the model,
+  // 28x28 -> 14x14 alone 40%), and reading strided vectors straight from the padded input in
+  // register blocks hits a Halide 14 codegen bug (an aligned load claimed at an odd offset).
+  const bool phased = !packed && g.sx > 1 && g.KW >= 5, row_vectors = !packed && g.sx > 1 && !phased;
   const bool over_read = !packed && !row_vectors && g.OW < (g.OW > 8 ? 16 : 8);
   Func xp = padded_input(ctx, g, over_read, materialise);
   const int Cg = static_cast<int>(g.C / g.group), Mg = static_cast<int>(g.M / g.group);
@@ -294,20 +294,20 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
       Var aox = acc.args()[0], aoy = acc.args()[1];
       std::vector<Halide::RVar> r = acc.rvars(0);
       if (row_vectors) {
-        // One vector of 8 per row (all are narrower than 16), its accumulator in memory.
+        // One vector per row, its accumulator in memory.
         Var aoxo("aoxo"), aoxi("aoxi");
-        out.vectorize(ox, 8, Halide::TailStrategy::GuardWithIf);
-        acc.compute_at(out, oy).vectorize(aox, 8, Halide::TailStrategy::GuardWithIf);
-        u.split(aox, aoxo, aoxi, 8, Halide::TailStrategy::GuardWithIf).vectorize(aoxi).reorder(aoxi, r[0], r[1], r[2], aoxo);
+        const int v = shape[3] >= 16 ? 16 : 8;
+        out.vectorize(ox, v, Halide::TailStrategy::GuardWithIf);
+        acc.compute_at(out, oy).vectorize(aox, v, Halide::TailStrategy::GuardWithIf);
+        u.split(aox, aoxo, aoxi, v, Halide::TailStrategy::GuardWithIf).vectorize(aoxi).reorder(aoxi, r[0], r[1], r[2], aoxo);
       } else {
         // Blocks of one vector x up to 4 rows, whose accumulators stay in registers
         // (independent chains) while the window is summed. Measured on 1 thread against one
         // accumulator row in memory: efficientnet_b0's 56x56, 28x28 (5x5) and 14x14 depthwise
         // layers 15-22% faster, all its depthwise layers together 5.00 -> 4.67 ms per run;
-        // on 2 threads, rows narrower than a vector (7 and 14 wide, 5x5) 24-35% faster, and
-        // 3x3 stride-2 ones over phases at 112 and 56 wide 3-9%. Rows at least a vector wide
-        // shift their last vector inwards; narrower ones predicate it (over_read), the
-        // accumulators still covering the whole vector.
+        // on 2 threads, rows narrower than a vector (7 and 14 wide, 5x5) 24-35% faster.
+        // Rows at least a vector wide shift their last vector inwards; narrower ones predicate
+        // it (over_read), the accumulators still covering the whole vector.
         const int rows = static_cast<int>(std::min<int64_t>(4, shape[2]));
         Var oxo("oxo"), oxi("oxi"), oyo("oyo"), oyi("oyi");
         out.split(ox, oxo, oxi, vec, over_read ? Halide::TailStrategy::Predicate : Halide::TailStrategy::ShiftInwards)
