@@ -133,14 +133,21 @@ TEST_CASE("cpu backend: depthwise and grouped convolutions over odd planes match
   b.output(grouped(x, 6, 6, 3, 2, 2, "s2dil"), "y8");                   // dilated, 5 wide
   b.output(grouped(x, 6, 6, 1, 3, 1, "s3k1"), "y9");                    // no pads, stride 3
   Value* u = b.input("u", DType::Float32, {Dim::fixed(1), Dim::fixed(4), Dim::fixed(9), Dim::fixed(113)});
+  Value* u35 = b.input("u35", DType::Float32, {Dim::fixed(1), Dim::fixed(4), Dim::fixed(7), Dim::fixed(35)});
   b.output(grouped(u, 4, 4, 3, 2, 1, "s2wide"), "y10");                 // 57 wide: 4 vectors
   b.output(grouped(n, 4, 4, 1, 1, 1, "k1narrow"), "y11");               // no pads, 7 wide
+  Attributes unpadded;  // 5x5, stride 2, no pads over 35 columns: 16 wide, reading all 35
+  unpadded.set("kernel_shape", std::vector<int64_t>{5, 5});
+  unpadded.set("strides", std::vector<int64_t>{2, 2});
+  unpadded.set("group", int64_t{4});
+  b.output(b.op(OpKind::Conv, {u35, b.random_param("s2k5_unpadded_w", {4, 1, 5, 5}, 0.5f)}, unpadded), "y12");
   check_against_reference(b.finish(), {{"x", random_tensor({2, 6, 9, 10}, 31)},
                                        {"z", random_tensor({1, 5, 6, 70}, 32)},
                                        {"n", random_tensor({1, 4, 7, 7}, 33)},
                                        {"s", random_tensor({1, 24, 28, 28}, 34)},
                                        {"t", random_tensor({1, 8, 13, 13}, 35)},
-                                       {"u", random_tensor({1, 4, 9, 113}, 36)}});
+                                       {"u", random_tensor({1, 4, 9, 113}, 36)},
+                                       {"u35", random_tensor({1, 4, 7, 35}, 37)}});
 }
 
 TEST_CASE("cpu backend: windowed convolutions over many input channels, accumulated in chunks of 16 channels, match the reference", "[cpu]") {

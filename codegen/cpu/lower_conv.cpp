@@ -156,7 +156,9 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   // register blocks hits a Halide 14 codegen bug (an aligned load claimed at an odd offset).
   const bool phased = !packed && g.sx > 1 && g.KW >= 5, row_vectors = !packed && g.sx > 1 && !phased;
   const bool over_read = !packed && !row_vectors && g.OW < (g.OW > 8 ? 16 : 8);
-  Func xp = padded_input(ctx, g, over_read, materialise);
+  // The phases are computed over whole boxes of (column, phase), up to sx - 1 columns past the
+  // last one read: they read a clamped copy too.
+  Func xp = padded_input(ctx, g, over_read || phased, materialise);
   const int Cg = static_cast<int>(g.C / g.group), Mg = static_cast<int>(g.M / g.group);
   Var m("m"), ox("ox"), oy("oy"), n("n");
   Func acc(func_name(ctx.node.name + "_acc"));
