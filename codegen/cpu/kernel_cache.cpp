@@ -80,20 +80,24 @@ int par_for_on_pool(void* uc, KernelTask f, int min, int size, uint8_t* closure)
   return kernel_par_for(uc, f, min, size, closure, halide_default_par_for);
 }
 
-}  // namespace
-
-Halide::Target host_target() {
-  Halide::Target t = Halide::get_host_target();
+// This host as Halide detects it, less what the CPU lacks. Halide 14 reports Sapphire Rapids
+// for any CPU with AVX512-BF16 and VNNI, and LLVM then emits AVX512-FP16 instructions (vmovw)
+// for 16-bit values, which AMD's Zen 4 lacks (SIGILL). Without the feature the target is
+// Cannon Lake's. Detected once: the cache key of every kernel lookup includes it.
+const Halide::Target& host_target() {
+  static const Halide::Target target = [] {
+    Halide::Target t = Halide::get_host_target();
 #if defined(__x86_64__) || defined(__i386__)
-  // Halide 14 reports Sapphire Rapids for any CPU with AVX512-BF16 and VNNI, and LLVM then
-  // emits AVX512-FP16 instructions (vmovw), which AMD's Zen 4 lacks: every kernel touching
-  // float16 died of SIGILL there. Without the feature the target is Cannon Lake's.
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  const bool fp16 = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx >> 23 & 1);
-  if (!fp16) t = t.without_feature(Halide::Target::AVX512_SapphireRapids);
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    const bool fp16 = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx >> 23 & 1);
+    if (!fp16) t = t.without_feature(Halide::Target::AVX512_SapphireRapids);
 #endif
-  return t;
+    return t;
+  }();
+  return target;
 }
+
+}  // namespace
 
 Halide::Target kernel_target() { return host_target().with_feature(Halide::Target::NoRuntime); }
 

@@ -21,10 +21,8 @@ struct Target;
 
 namespace nnc::cpu {
 
-// The CPU the kernels and their runtime are compiled for: this host, as Halide detects it
-// less the features the CPU turns out to lack.
-Halide::Target host_target();
-// host_target() for the kernels themselves, which share one runtime loaded separately.
+// The target the kernels are compiled for: this host, as Halide detects it less the features
+// the CPU lacks, without Halide's runtime (one shared runtime is loaded separately).
 Halide::Target kernel_target();
 
 using KernelFn = int (*)(void** args);  // Halide's argv entry point: inputs..., outputs...
