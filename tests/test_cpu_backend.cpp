@@ -124,8 +124,9 @@ TEST_CASE("cpu backend: depthwise and grouped convolutions over odd planes match
   b.output(grouped(n, 4, 4, 3, 1, 1, "narrow"), "y5");                  // 7 wide
   // Strided rows narrower than a vector (mobilenet_v2's 28 -> 14 and efficientnet_b0's 5x5
   // 13 -> 7 shapes, whose vectors read past the row ends of the input's phases), dilated and
-  // strided, unpadded and strided, and wide and strided; an unpadded 1x1 window over 7-wide
-  // rows, read past their ends from a clamped copy.
+  // strided, unpadded and strided, and wide and strided, whose last vector shifts inwards; an
+  // unpadded 1x1 window over 7-wide rows and a 3x3 stride-2 one making 4-wide rows, read past
+  // their ends from a clamped copy.
   Value* s = b.input("s", DType::Float32, {Dim::fixed(1), Dim::fixed(24), Dim::fixed(28), Dim::fixed(28)});
   b.output(grouped(s, 24, 24, 3, 2, 1, "s2n"), "y6");                   // 14 wide
   Value* t = b.input("t", DType::Float32, {Dim::fixed(1), Dim::fixed(8), Dim::fixed(13), Dim::fixed(13)});
@@ -136,6 +137,7 @@ TEST_CASE("cpu backend: depthwise and grouped convolutions over odd planes match
   Value* u35 = b.input("u35", DType::Float32, {Dim::fixed(1), Dim::fixed(4), Dim::fixed(7), Dim::fixed(35)});
   b.output(grouped(u, 4, 4, 3, 2, 1, "s2wide"), "y10");                 // 57 wide: 4 vectors
   b.output(grouped(n, 4, 4, 1, 1, 1, "k1narrow"), "y11");               // no pads, 7 wide
+  b.output(grouped(n, 4, 4, 3, 2, 1, "s2four"), "y13");                 // 4 wide, reading past the row
   Attributes unpadded;  // 5x5, stride 2, no pads over 35 columns: 16 wide, reading all 35
   unpadded.set("kernel_shape", std::vector<int64_t>{5, 5});
   unpadded.set("strides", std::vector<int64_t>{2, 2});
