@@ -9,8 +9,8 @@
 //      * along the row (wide rows, few input channels): 32 pixels x 8 channels, one weight
 //        broadcast against two input vectors per step;
 //  - any other grouping (depthwise included): vectorised along the output row, the whole
-//    window summed per vector, in blocks of one vector x 4 rows (1 row for strided 3x3
-//    windows) held in registers.
+//    window summed per vector, in blocks of one vector x 4 rows (1 row for strided windows
+//    narrower than 5) held in registers.
 // The input is zero-padded per call when the convolution pads (per plane for depthwise), and
 // subsampled when a 1x1 convolution strides. 1x1 convolutions of at least 64 output pixels
 // are GEMMs over flattened images instead (conv_reads_flat, lower_conv_as_gemm).
