@@ -96,6 +96,25 @@ TEST_CASE("cpu backend: wide-row, many-channel and depthwise convolutions match 
   check_against_reference(b.finish(), {{"x", random_tensor({2, 5, 9, 70}, 7)}});
 }
 
+// Strided convolutions of few input channels (the first layers of image models) run along
+// the row over the input split into phases of columns: a 7x7 window, stride 2, padded (38
+// wide: blocks of 16 pixels); a 3x3 one unpadded (37 wide), whose phases read a clamped
+// copy past the row's end; stride 3 with a 5x5 window over 4 channels (33 wide); 60 wide
+// (blocks of 32); 13 output channels, missing the panels of 8 and 16.
+TEST_CASE("cpu backend: strided convolutions of few input channels, along the row, match the reference", "[cpu]") {
+  Builder b("first_layers", 17);
+  Value* x = b.input("x", DType::Float32, {Dim::fixed(2), Dim::fixed(3), Dim::fixed(23), Dim::fixed(75)});
+  b.output(b.relu(b.conv2d(x, 3, 13, 7, 2, 3, "k7")), "y1");                  // 12 x 38
+  b.output(b.conv2d(x, 3, 16, 3, 2, 0, "k3"), "y2");                          // 11 x 37
+  Value* x4 = b.input("x4", DType::Float32, {Dim::fixed(1), Dim::fixed(4), Dim::fixed(17), Dim::fixed(103)});
+  b.output(b.conv2d(x4, 4, 24, 5, 3, 0, "s3"), "y3");                         // 5 x 33
+  Value* wide = b.input("wide", DType::Float32, {Dim::fixed(1), Dim::fixed(3), Dim::fixed(9), Dim::fixed(120)});
+  b.output(b.conv2d(wide, 3, 32, 3, 2, 1, "w32"), "y4");                      // 5 x 60
+  check_against_reference(b.finish(), {{"x", random_tensor({2, 3, 23, 75}, 31)},
+                                       {"x4", random_tensor({1, 4, 17, 103}, 32)},
+                                       {"wide", random_tensor({1, 3, 9, 120}, 33)}});
+}
+
 // Depthwise and grouped convolutions in blocks of one vector x up to 4 rows: rows that miss
 // the vector width (10 wide with 8-wide vectors, 35 with 16) and the 4-row block (3 and 9
 // rows), stride 2, a dilated 5x5 window, two channels per group, and planes narrower than a

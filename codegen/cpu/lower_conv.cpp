@@ -147,6 +147,17 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   ConvGeometry g = conv_geometry(ctx);
   bool materialise = false;
   const bool packed = g.group == 1 && g.M >= 8;
+  // Wide rows with a short window sum (input channels x window) are vectorised along the row:
+  // outputs stored as whole vectors, 8 channels at a time (mobilenet_v2's first layer, 3
+  // channels x 3x3, 28% faster so), and so are strided ones with few input channels (the
+  // first layers of image models), which read the input split into phases of columns: resnet50's
+  // 7x7 stride-2 layer is 13% faster so than across the channels, whose stores of vectors
+  // across channel planes are single floats, and the 3x3 stride-2 first layers of mobilenet_v2
+  // and efficientnet_b0 20% faster than with strided loads. The rest run across the channels
+  // of a panel of up to 32, which reads the input fewer times and has more accumulators per
+  // load; its stores across channel planes cost little next to a long sum (resnet50's 3x3
+  // layers at 56x56, 64 channels: 17-18% faster than along the row, 1 thread).
+  const bool along_row = packed && g.OW >= 32 && (g.C * g.KH * g.KW <= 64 || (g.sx > 1 && g.C <= 4));
   // The other (grouped) convolutions hold blocks of rows in registers, reading past the row
   // end when rows are narrower than a vector (over_read). Strided ones with 5x5 windows or
   // wider read the input split into phases of columns (below); narrower strided windows read
@@ -155,7 +166,8 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   // mobilenet_v2's layers 3-8% slower in the model, 28x28 -> 14x14 alone 40%), and blocks of
   // rows with strided loads hit a Halide 14 codegen bug (an aligned load claimed at an odd
   // offset, on a 9x113 plane).
-  const bool phased = !packed && g.sx > 1 && g.KW >= 5, row_vectors = !packed && g.sx > 1 && !phased;
+  const bool phased = g.sx > 1 && ((!packed && g.KW >= 5) || along_row);
+  const bool row_vectors = !packed && g.sx > 1 && !phased;
   // Their vectors along the output row: one-row blocks keep 8 lanes for rows under 16 wide.
   const int vec = row_vectors ? (g.OW >= 16 ? 16 : 8) : (g.OW > 8 ? 16 : 8);
   const bool over_read = !packed && g.OW < vec;
@@ -166,18 +178,26 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   Var m("m"), ox("ox"), oy("oy"), n("n");
   Func acc(func_name(ctx.node.name + "_acc"));
   Halide::RDom r(0, static_cast<int>(g.KW), 0, static_cast<int>(g.KH), 0, Cg, "r");
-  Func phases;  // a strided grouped convolution's input, split into phases of columns
   Expr ix = ox * static_cast<int>(g.sx) + r.x * static_cast<int>(g.dx) - static_cast<int>(g.px);
   Expr iy = oy * static_cast<int>(g.sy) + r.y * static_cast<int>(g.dy) - static_cast<int>(g.py);
-  // Wide rows with a short window sum (input channels x window) are vectorised along the row:
-  // outputs stored as whole vectors, 8 channels at a time (mobilenet_v2's first layer, 3
-  // channels x 3x3, 28% faster so). The rest run across the channels of a panel of up to 32,
-  // which reads the input fewer times and has more accumulators per load; its stores across
-  // channel planes cost little next to a long sum (resnet50's 7x7 first layer and 3x3 layers
-  // at 56x56, 64 channels: 17-18% faster than along the row, 1 thread).
-  const bool along_row = packed && g.OW >= 32 && g.C * g.KH * g.KW <= 64;
-  // Output channels come in panels of tm, zero-padded.
-  const int tm = along_row ? 8 : g.M >= 32 ? 32 : g.M >= 16 ? 16 : 8;
+  // A phased convolution reads its input split into its sx phases of columns (ix mod sx), in
+  // which each tap reads a dense run of a row.
+  Func phases;
+  const int sx = static_cast<int>(g.sx);
+  if (phased) {
+    Var h("h"), ph("ph"), qy("qy"), qc("qc"), qn("qn");
+    phases = Func(func_name(ctx.node.name + "_phases"));
+    phases(h, ph, qy, qc, qn) = xp(h * sx + ph, qy, qc, qn);
+  }
+  auto input_at = [&](Expr c) -> Expr {  // at input channel c, the current pixel and tap
+    if (!phased) return xp(ix, iy, c, n);
+    Expr off = r.x * static_cast<int>(g.dx) - static_cast<int>(g.px);
+    return phases(ox + off / sx, off % sx, iy, c, n);  // Halide's division rounds down
+  };
+  // Along the row: blocks of 32 pixels x 8 channels, or 16 x 16 when those waste less at the
+  // row's end (112 wide: 16 pixels fewer). Output channels come in panels of tm, zero-padded.
+  const int row_tile = g.OW % 32 != 0 && g.OW % 32 <= 16 ? 16 : 32;
+  const int tm = along_row ? 256 / row_tile : g.M >= 32 ? 32 : g.M >= 16 ? 16 : 8;
   if (packed) {
     // wp[p][c][ky][kx][j] = W[p * tm + j][c][ky][kx] (pack_conv_weights).
     Func wp = pack_conv_weights(ctx, tm);
@@ -185,22 +205,10 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
     Var p("p");
     std::vector<Var> args = along_row ? std::vector<Var>{ox, m, oy, n, p} : std::vector<Var>{m, ox, oy, n, p};
     acc(args) = 0.0f;
-    acc(args) += xp(ix, iy, r.z, n) * wp(m, r.x, r.y, r.z, p);
+    acc(args) += input_at(r.z) * wp(m, r.x, r.y, r.z, p);
   } else {
-    Expr ci = (m / Mg) * Cg + r.z;
-    Expr v = xp(ix, iy, ci, n);
-    if (phased) {
-      // Strided rows read the input split into its sx phases of columns (ix mod sx), in which
-      // each tap reads a dense run of a row.
-      const int sx = static_cast<int>(g.sx);
-      Var h("h"), ph("ph"), qy("qy"), qc("qc"), qn("qn");
-      phases = Func(func_name(ctx.node.name + "_phases"));
-      phases(h, ph, qy, qc, qn) = xp(h * sx + ph, qy, qc, qn);
-      Expr off = r.x * static_cast<int>(g.dx) - static_cast<int>(g.px);
-      v = phases(ox + off / sx, off % sx, iy, ci, n);  // Halide's division rounds down
-    }
     acc(ox, oy, m, n) = 0.0f;
-    acc(ox, oy, m, n) += v * w.f(r.x, r.y, r.z, m);
+    acc(ox, oy, m, n) += input_at((m / Mg) * Cg + r.z) * w.f(r.x, r.y, r.z, m);
   }
   auto at_acc = [&](const Exprs& i) {
     if (along_row) return acc(i[3], i[1] % tm, i[2], i[0], i[1] / tm);
@@ -220,12 +228,13 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   const bool unroll_window = g.KW <= 7 && g.KH <= 7;
   // Across channels with a window and many input channels: accumulate in chunks of them.
   const bool chunk_channels = packed && !along_row && g.KH * g.KW > 1 && Cg >= 32;
-  ctx.schedule = [acc, packed, along_row, chunk_channels, tx, tm, xp, phases, materialise, depthwise,
+  ctx.schedule = [acc, packed, along_row, row_tile, chunk_channels, tx, tm, xp, phases, materialise, depthwise,
                   unroll_window, over_read, row_vectors, vec](Func out, const Shape& shape) mutable {
     Var ox = out.args()[0], oy = out.args()[1], m = out.args()[2], n = out.args()[3];
     Halide::Stage u = acc.update();
     Var pix = xp.args()[0];
-    if (materialise && !depthwise) xp.compute_root().parallel(xp.args()[2]).vectorize(pix, 16, Halide::TailStrategy::GuardWithIf);
+    // The phases of columns read the padded input inlined (one pass over the image, not two).
+    if (materialise && !depthwise && !phases.defined()) xp.compute_root().parallel(xp.args()[2]).vectorize(pix, 16, Halide::TailStrategy::GuardWithIf);
     if (phases.defined() && !depthwise)
       phases.compute_root().parallel(phases.args()[3]).vectorize(phases.args()[0], 16, Halide::TailStrategy::GuardWithIf);
     if (packed) {
@@ -236,10 +245,10 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
       int band = static_cast<int>((oh + bands - 1) / bands);
       Var mo("mo"), mi("mi"), oxo("oxo"), oxi("oxi"), oyo("oyo"), oyi("oyi"), task("task");
       if (along_row) {
-        // A block of 32 pixels x 8 channels: 16 vector accumulators, one weight
-        // broadcast against two input vectors per step.
+        // A block of row_tile pixels x tm channels: 16 vector accumulators, one weight
+        // broadcast against each of the block's input vectors per step.
         out.split(m, mo, mi, tm, Halide::TailStrategy::GuardWithIf)
-            .split(ox, oxo, oxi, 32, Halide::TailStrategy::ShiftInwards)
+            .split(ox, oxo, oxi, row_tile, Halide::TailStrategy::ShiftInwards)
             .split(oy, oyo, oyi, band, Halide::TailStrategy::GuardWithIf)
             .reorder(oxi, mi, oxo, oyi, oyo, mo, n)
             .vectorize(oxi, 16)
