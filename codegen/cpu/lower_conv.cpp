@@ -6,8 +6,9 @@
 //    in registers over (c, ky, kx) and is stored with the epilogue:
 //      * across channels: 32 channels x 4-8 pixels, one input pixel broadcast against two
 //        weight vectors per step; with a window, over chunks of 16 input channels at a time;
-//      * along the row (wide rows, few input channels): 32 pixels x 8 channels, one weight
-//        broadcast against two input vectors per step;
+//      * along the row (wide rows, few input channels): 32 pixels x 8 channels (or 16 x 16),
+//        one weight broadcast against two input vectors (or one) per step; strided ones read
+//        the input split into phases of columns;
 //  - any other grouping (depthwise included): vectorised along the output row, the whole
 //    window summed per vector, in blocks of one vector x 4 rows (1 row for strided windows
 //    narrower than 5) held in registers.
@@ -150,13 +151,13 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   // Wide rows with a short window sum (input channels x window) are vectorised along the row:
   // outputs stored as whole vectors, 8 channels at a time (mobilenet_v2's first layer, 3
   // channels x 3x3, 28% faster so), and so are strided ones with few input channels (the
-  // first layers of image models), which read the input split into phases of columns: resnet50's
-  // 7x7 stride-2 layer is 13% faster so than across the channels, whose stores of vectors
-  // across channel planes are single floats, and the 3x3 stride-2 first layers of mobilenet_v2
-  // and efficientnet_b0 20% faster than with strided loads. The rest run across the channels
-  // of a panel of up to 32, which reads the input fewer times and has more accumulators per
-  // load; its stores across channel planes cost little next to a long sum (resnet50's 3x3
-  // layers at 56x56, 64 channels: 17-18% faster than along the row, 1 thread).
+  // first layers of image models), which read the input split into phases of columns:
+  // resnet50's 7x7 stride-2 layer is 13% faster so than across the channels, whose stores of
+  // vectors across channel planes are single floats, and the 3x3 stride-2 first layers of
+  // mobilenet_v2 and efficientnet_b0 20% faster than with strided loads. The rest run across
+  // the channels of a panel of up to 32, which reads the input fewer times and has more
+  // accumulators per load; its stores across channel planes cost little next to a long sum
+  // (resnet50's 3x3 layers at 56x56, 64 channels: 17-18% faster than along the row, 1 thread).
   const bool along_row = packed && g.OW >= 32 && (g.C * g.KH * g.KW <= 64 || (g.sx > 1 && g.C <= 4));
   // The other (grouped) convolutions hold blocks of rows in registers, reading past the row
   // end when rows are narrower than a vector (over_read). Strided ones with 5x5 windows or
