@@ -104,6 +104,8 @@ int channels_tile(int64_t pixels, int64_t out_channels, int64_t in_channels) {
   return 0;
 }
 
+int pixel_block(int64_t n) { return n % 32 != 0 && n % 32 <= 16 ? 16 : 32; }
+
 bool conv_reads_flat(const Node& n, const Shape& x, const Shape& w, const Shape& y, DType t) {
   if ((n.op != OpKind::Conv && n.op != OpKind::FusedConv) || t != DType::Float32 || x.size() != 4 || w.size() != 4 ||
       y.size() != 4 || w[2] != 1 || w[3] != 1 || n.attrs.get_int("group", 1) != 1 ||
@@ -195,9 +197,9 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
     Expr off = r.x * static_cast<int>(g.dx) - static_cast<int>(g.px);
     return phases(ox + off / sx, off % sx, iy, c, n);  // Halide's division rounds down
   };
-  // Along the row: blocks of 32 pixels x 8 channels, or 16 x 16 when those waste less at the
-  // row's end (112 wide: 16 pixels fewer). Output channels come in panels of tm, zero-padded.
-  const int row_tile = g.OW % 32 != 0 && g.OW % 32 <= 16 ? 16 : 32;
+  // Along the row: blocks of row_tile pixels x 256 / row_tile channels. Output channels come
+  // in panels of tm, zero-padded.
+  const int row_tile = pixel_block(g.OW);
   const int tm = along_row ? 256 / row_tile : g.M >= 32 ? 32 : g.M >= 16 ? 16 : 8;
   if (packed) {
     // wp[p][c][ky][kx][j] = W[p * tm + j][c][ky][kx] (pack_conv_weights).

@@ -412,14 +412,12 @@ std::vector<TensorFunc> lower_conv_as_gemm(LowerContext& ctx) {
   b_copy(q, c, n) = image(q, c, n);
   acc(q, m, n) = 0.0f;
   acc(q, m, n) += wv * b_copy(q, k, n);
-  // Panels of 32 pixels (tiles of 32 x 8 outputs), or of 16 (tiles of 16 x 16) when those
-  // waste less at the end of the image: 14x14 and 28x28 images (196 and 784 pixels) then
-  // recompute 12 and 0 pixels instead of 28 and 16: resnet50's 256 -> 1024 convolutions at
-  // 14x14 with a residual add measured 5-10% faster so, 128 -> 512 at 28x28 2-3% (2 threads).
-  const int64_t tail = out[2] % 32;
-  const bool narrow = tail != 0 && tail <= 16;
-  MatMulParts p{[acc](const Exprs& i) { return Expr(acc(i[2], i[1], i[0])); }, acc, narrow ? 16 : 32, false, C, b_copy};
-  p.tile_rows = narrow ? 16 : 8;
+  // Panels of 32 or 16 pixels (pixel_block): 14x14 and 28x28 images then recompute 12 and 0
+  // pixels instead of 28 and 16; resnet50's 256 -> 1024 convolutions at 14x14 with a residual
+  // add measured 5-10% faster so, 128 -> 512 at 28x28 2-3% (2 threads).
+  const int panel = pixel_block(out[2]);
+  MatMulParts p{[acc](const Exprs& i) { return Expr(acc(i[2], i[1], i[0])); }, acc, panel, false, C, b_copy};
+  p.tile_rows = 256 / panel;
   return finish(ctx, p, [&](const Exprs& i, Expr v) { return flat_conv_epilogue(ctx, i, v); });
 }
 

@@ -101,6 +101,10 @@ float* pack_panels(const float* src, float* dst, int64_t count, int64_t K, int64
 // the order an accumulation over (c, ky, kx) reads them: at compile time into a constant of
 // the kernel when they are constant, else once per call (training), a small transposition.
 Func pack_conv_weights(LowerContext& ctx, int tm);
+// The width, 16 or 32 pixels, of the blocks a row of n pixels is cut into (the last shifted
+// inwards) that recomputes fewer of them: 16 when n % 32 is 1..16 (112, 196 and 784 pixels).
+// Register tiles of such blocks hold 256 outputs: 32 x 8 or 16 x 16.
+int pixel_block(int64_t n);
 // Conv and FusedConv given their image flattened (conv_reads_flat). (lower_linear.cpp)
 std::vector<TensorFunc> lower_conv_as_gemm(LowerContext& ctx);
 
