@@ -318,12 +318,13 @@ TEST_CASE("cpu backend: MatMul of two runtime batched operands and Gemm with tra
 
 TEST_CASE("cpu backend: MatMul of [b, 1, K] by constant weights blocks the batch as rows and matches the reference", "[cpu]") {
   // As torch's TransformerEncoder exports its projections: [seq, 1, d] x [d, n]. 13 rows: one
-  // block of 8 and one shifted inwards; N = 70: a partial panel; K = 40 (one k chunk) and 300
-  // (two, the second partial), with a bias add and a ReLU in the epilogue.
+  // block of 8 and one shifted inwards; N = 70: a partial panel; K = 40 (one k chunk) and 2100
+  // (packed weights: two chunks of up to 2048, the second partial), with a bias add and a ReLU
+  // in the epilogue.
   Builder b("rows", 13);
   Value* a = b.input("a", DType::Float32, {Dim::fixed(13), Dim::fixed(1), Dim::fixed(40)});
-  Value* h = b.relu(b.add(b.op(OpKind::MatMul, {a, b.random_param("w1", {40, 300}, 0.5f)}), b.random_param("b1", {300}, 0.5f)));
-  b.output(b.op(OpKind::MatMul, {h, b.random_param("w2", {300, 70}, 0.5f)}), "y");
+  Value* h = b.relu(b.add(b.op(OpKind::MatMul, {a, b.random_param("w1", {40, 2100}, 0.5f)}), b.random_param("b1", {2100}, 0.5f)));
+  b.output(b.op(OpKind::MatMul, {h, b.random_param("w2", {2100, 70}, 0.05f)}), "y");
   check_against_reference(b.finish(), {{"a", random_tensor({13, 1, 40}, 10)}});
 }
 
