@@ -96,6 +96,16 @@ TEST_CASE("cpu backend: wide-row, many-channel and depthwise convolutions match 
   check_against_reference(b.finish(), {{"x", random_tensor({2, 5, 9, 70}, 7)}});
 }
 
+// A 1x1 convolution of 2100 input channels as a GEMM over the image's 81 pixels: its k loop
+// runs in two chunks (2048 and a partial one), with a residual add and a ReLU in the epilogue.
+TEST_CASE("cpu backend: a 1x1 convolution of more input channels than one k chunk matches the reference", "[cpu]") {
+  Builder b("deep1x1", 11);
+  Value* x = b.input("x", DType::Float32, {Dim::fixed(1), Dim::fixed(2100), Dim::fixed(9), Dim::fixed(9)});
+  Value* z = b.input("z", DType::Float32, {Dim::fixed(1), Dim::fixed(20), Dim::fixed(9), Dim::fixed(9)});
+  b.output(b.relu(b.add(b.conv2d(x, 2100, 20, 1, 1, 0, "c"), z)), "y");
+  check_against_reference(b.finish(), {{"x", random_tensor({1, 2100, 9, 9}, 14)}, {"z", random_tensor({1, 20, 9, 9}, 15)}});
+}
+
 // Strided convolutions of few input channels (the first layers of image models) run along
 // the row over the input split into phases of columns: a 7x7 window, stride 2, padded (38
 // wide: blocks of 16 pixels); a 3x3 one unpadded (37 wide), whose phases read a clamped
