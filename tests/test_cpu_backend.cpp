@@ -195,10 +195,9 @@ TEST_CASE("cpu backend: windowed convolutions over many input channels, accumula
 TEST_CASE("cpu backend: 1x1 convolutions run as GEMMs over the flattened pixels, with their epilogues", "[cpu]") {
   Builder b("flat", 17);
   // 9 x 11 = 99 pixels: panels of 16 (99 % 32 = 3), the last overlapping the one before; 300
-  // input channels: a second, partial chunk of k; 13 output channels: fewer than a tile's 16
-  // rows; 70 (c2): a partial tile. c2 and c3 (13 and 20 input channels, one chunk) keep their
-  // accumulators in registers instead; c3's 9 x 10 = 90 pixels make panels of 32, the last
-  // overlapping.
+  // input channels: a long k loop in registers (more than one chunk: the 2100-channel test
+  // above); 13 output channels: fewer than a tile's 16 rows; 70 (c2): a partial tile. c3's
+  // 9 x 10 = 90 pixels make panels of 32, the last overlapping.
   Value* x = b.input("x", DType::Float32, {Dim::fixed(2), Dim::fixed(300), Dim::fixed(9), Dim::fixed(11)});
   Value* r = b.input("r", DType::Float32, {Dim::fixed(2), Dim::fixed(13), Dim::fixed(9), Dim::fixed(11)});
   Value* c1 = b.conv2d(x, 300, 13, 1, 1, 0, "c1");
