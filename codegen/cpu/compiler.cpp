@@ -227,7 +227,7 @@ class GroupBuilder {
     constrain_dense(p, shape);
     std::vector<Var> vars = onnx_vars(static_cast<int>(shape.size()), "i");
     std::vector<Var> hvars(vars.rbegin(), vars.rend());
-    TensorFunc f{Func(p.name() + "_f"), shape, s.dtype};
+    TensorFunc f{Func(p.name() + "_f"), shape, s.dtype, p.parameter()};
     if (hvars.empty()) f.f() = p();
     else f.f(hvars) = p(hvars);
     inputs_.values.push_back(v);

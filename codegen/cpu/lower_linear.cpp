@@ -73,6 +73,7 @@ struct MatMulParts {
   Func b_copy;                           // B read in place: copied per panel and k chunk
   bool batch_rows = false;               // A [b, 1, K] times an unbatched B: the batch is the rows
   int tile_rows = 8;                     // rows of A per register tile (the blocked schedule)
+  Halide::Internal::Parameter residual{};  // an input the epilogue reads, prefetched per tile
 };
 
 // The blocked GEMM schedule. B is read in panels of `panel` columns: packed
@@ -130,6 +131,12 @@ void schedule_blocked_gemm(Func out, const MatMulParts& parts, const Shape& shap
     // One chunk: each tile's accumulators stay in registers over the whole k loop and
     // the epilogue stores them directly, without the pass through a task-wide buffer
     // (measured 11-29% faster on 1x1 convolutions with 64-256 input channels, 1 thread).
+    // The epilogue's residual rows are prefetched as the tile starts, so they arrive during
+    // its k loop: a tile's 8 rows of 32 floats lie in 8 channel planes, too far apart for the
+    // hardware prefetchers. resnet50's 1x1 convolutions at 56x56 and 28x28 with a residual
+    // add measured 4-8% faster in the model (2 threads); the rest, and MatMuls, unchanged.
+    if (parts.residual.defined())
+      out.prefetch(parts.residual, mo, mo, 0, Halide::PrefetchBoundStrategy::NonFaulting);
     acc.compute_at(out, mo).unroll(am);
     acc.update().split(j, jo, ji, 16).reorder(ji, jo, am, k).vectorize(ji).unroll(jo).unroll(am);
     if (b_copy.defined()) b_copy.compute_at(out, task).vectorize(b_copy.args()[0], 16);
@@ -422,6 +429,7 @@ std::vector<TensorFunc> lower_conv_as_gemm(LowerContext& ctx) {
   const int panel = pixel_block(out[2]);
   MatMulParts p{[acc](const Exprs& i) { return Expr(acc(i[2], i[1], i[0])); }, acc, panel, false, C, b_copy};
   p.tile_rows = 256 / panel;
+  if (ctx.node.op == OpKind::FusedConv && ctx.has_input(3)) p.residual = ctx.in(3).param;
   return finish(ctx, p, [&](const Exprs& i, Expr v) { return flat_conv_epilogue(ctx, i, v); });
 }
 

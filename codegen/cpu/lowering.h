@@ -32,6 +32,7 @@ struct TensorFunc {
   Func f;
   Shape shape;  // ONNX order
   DType dtype = DType::Undefined;
+  Halide::Internal::Parameter param{};  // the kernel input buffer f reads, when it is one (to prefetch)
 
   int rank() const { return static_cast<int>(shape.size()); }
   // The element at an ONNX-order index.
