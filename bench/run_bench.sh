@@ -66,11 +66,12 @@ models_table() {
   done
 }
 
-# One core's FP32 peak, measured here (bench/fma_peak.cpp: independent FMA chains), and the
-# models' thread count's together: one copy per core at once, as the cores clock lower when
-# all run (here 2 x 117 alone, 226 together). No model can run faster than its work at that rate.
+# One core's FP32 peak, measured here (bench/fma_peak.cpp: independent FMA chains). The
+# models' threads together can reach at most that times the thread count (measured here with
+# one copy per core at once: 2 x 116-117, no lower clock): no model runs faster than its work
+# at that rate.
 PEAK=$(c++ -O2 -march=native "$ROOT/bench/fma_peak.cpp" -o "$WORK/fma_peak" && "$WORK/fma_peak")
-PEAK_ALL=$( (for ((t = 0; t < THREADS; t++)); do "$WORK/fma_peak" & done; wait) | awk '{ s += $1 } END { printf "%.0f", s }')
+PEAK_ALL=$(awk -v p="$PEAK" -v t="$THREADS" 'BEGIN { printf "%.0f", p * t }')
 
 kernels_table() {
   echo "| kernel (1 thread) | ms | GFLOP/s | share of the core's measured $PEAK GFLOP/s peak |"
