@@ -73,7 +73,7 @@ struct MatMulParts {
   Func b_copy;                           // B read in place: copied per panel and k chunk
   bool batch_rows = false;               // A [b, 1, K] times an unbatched B: the batch is the rows
   int tile_rows = 8;                     // rows of A per register tile (the blocked schedule)
-  Halide::Internal::Parameter residual{};  // an input the epilogue reads, prefetched per tile
+  Halide::Internal::Parameter residual{};  // the epilogue's residual input, prefetched per tile
 };
 
 // The blocked GEMM schedule. B is read in panels of `panel` columns: packed
@@ -133,8 +133,9 @@ void schedule_blocked_gemm(Func out, const MatMulParts& parts, const Shape& shap
     // (measured 11-29% faster on 1x1 convolutions with 64-256 input channels, 1 thread).
     // The epilogue's residual rows are prefetched as the tile starts, so they arrive during
     // its k loop: a tile's rows (8 of 32 floats, or 16 of 16) lie in as many channel planes,
-    // too far apart for the hardware prefetchers. resnet50's 1x1 convolutions at 56x56 and 28x28 with a residual
-    // add measured 4-8% faster in the model (2 threads); the rest, and MatMuls, unchanged.
+    // too far apart for the hardware prefetchers. resnet50's 1x1 convolutions at 56x56 and
+    // 28x28 with a residual add measured 4-8% faster in the model (2 threads); the rest, and
+    // MatMuls, unchanged.
     if (parts.residual.defined())
       out.prefetch(parts.residual, mo, mo, 0, Halide::PrefetchBoundStrategy::NonFaulting);
     acc.compute_at(out, mo).unroll(am);
