@@ -19,14 +19,7 @@
 
 namespace nnc::cpu {
 
-namespace {
-
-// The input with zeros around it where the convolution pads; for a strided 1x1 convolution
-// without pads, the pixels it reads gathered densely (g then describes a stride-1
-// convolution of them: its many input planes are read at a quarter of the footprint).
-// `materialise` is set for both, and the schedule decides where; else the input itself, unless
-// the kernel reads past the ends of the rows it uses (`over_read`): then a copy clamped to
-// the image is made whether or not the convolution pads.
+// (lowerings.h) A strided 1x1 convolution's gathered input is a quarter of its footprint.
 Func padded_input(const LowerContext& ctx, ConvGeometry& g, bool over_read, bool& materialise) {
   const TensorFunc& x = ctx.in(0);
   Var ix("ix"), iy("iy"), c("c"), n("n");
@@ -48,7 +41,6 @@ Func padded_input(const LowerContext& ctx, ConvGeometry& g, bool over_read, bool
   return xp;
 }
 
-// Output tile width along a row: the size in 4..8 that wastes least at the row's end.
 int pick_row_tile(int64_t ow) {
   if (ow < 8) return static_cast<int>(ow);
   int best = 8;
@@ -59,8 +51,6 @@ int pick_row_tile(int64_t ow) {
   }
   return best;
 }
-
-}  // namespace
 
 ConvGeometry conv_geometry(const LowerContext& ctx, size_t weights) {
   const TensorFunc &x = ctx.in(0), &w = ctx.in(weights);
@@ -148,6 +138,7 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
   const TensorFunc &x = ctx.in(0), &w = ctx.in(1);
   ctx.require(x.dtype == DType::Float32 && w.dtype == DType::Float32, "compiled convolutions are float32");
   ConvGeometry g = conv_geometry(ctx);
+  if (conv_uses_winograd(ctx, g)) return lower_conv_winograd(ctx, g);
   bool materialise = false;
   const bool packed = g.group == 1 && g.M >= 8;
   // Wide rows with a short window sum (input channels x window) are vectorised along the row:

@@ -91,6 +91,18 @@ struct ConvGeometry {
   int64_t sy, sx, dy, dx, py, px;  // strides, dilations, leading pads
 };
 ConvGeometry conv_geometry(const LowerContext& ctx, size_t weights = 1);
+// The convolution's input with zeros around it where it pads; for a strided 1x1 convolution
+// without pads, the pixels it reads gathered densely (g then describes a stride-1
+// convolution of them). `materialise` is set for both, and the schedule decides where; else
+// the input itself, unless the kernel reads past the ends of the rows it uses (`over_read`):
+// then a copy clamped to the image is made whether or not the convolution pads.
+Func padded_input(const LowerContext& ctx, ConvGeometry& g, bool over_read, bool& materialise);
+// Output tile width along a row: the size in 4..8 that wastes least at the row's end.
+int pick_row_tile(int64_t ow);
+// 3x3 stride-1 convolutions with constant weights by Winograd's F(2x2, 3x3)
+// (lower_conv_winograd.cpp).
+bool conv_uses_winograd(const LowerContext& ctx, const ConvGeometry& g);
+std::vector<TensorFunc> lower_conv_winograd(LowerContext& ctx, ConvGeometry g);
 // `count` vectors of K floats (element k of vector i at src[i * stride_i + k * stride_k])
 // packed at dst into panels of `width` vectors, [panels][K][width] and zero past count, so a
 // kernel reads one k of a panel contiguously. Returns the end of what it wrote.
