@@ -184,32 +184,33 @@ TEST_CASE("cpu backend: depthwise and grouped convolutions over odd planes match
 TEST_CASE("cpu backend: windowed convolutions over many input channels, accumulated in chunks of 16 channels, match the reference", "[cpu]") {
   Builder b("chunks", 13);
   // 40 and 37 input channels: two whole chunks of 16 and a partial one; 37 output channels: a
-  // partial panel; rows of 11 and 6 pixels: partial row tiles. 9 x 11 pixels are too few for
-  // Winograd's kernel (30 tiles of 2 x 2).
-  Value* x = b.input("x", DType::Float32, {Dim::fixed(2), Dim::fixed(40), Dim::fixed(9), Dim::fixed(11)});
+  // partial panel; rows of 9 and 5 pixels: partial row tiles. 5 x 9 pixels are too few for
+  // Winograd's kernel (15 tiles of 2 x 2).
+  Value* x = b.input("x", DType::Float32, {Dim::fixed(2), Dim::fixed(40), Dim::fixed(5), Dim::fixed(9)});
   Value* c1 = b.relu(b.conv2d(x, 40, 37, 3, 1, 1, "c1"));
-  Value* c2 = b.conv2d(c1, 37, 50, 3, 2, 1, "c2");  // 5 x 6
+  Value* c2 = b.conv2d(c1, 37, 50, 3, 2, 1, "c2");  // 3 x 5
   b.output(c2, "y");
-  check_against_reference(b.finish(), {{"x", random_tensor({2, 40, 9, 11}, 17)}});
+  check_against_reference(b.finish(), {{"x", random_tensor({2, 40, 5, 9}, 17)}});
 }
 
-// 3x3 stride-1 convolutions of at least 32 channels and 36 output tiles (2x2 pixels each) run
+// 3x3 stride-1 convolutions of at least 32 channels and 16 output tiles (2x2 pixels each) run
 // by Winograd's F(2x2, 3x3): odd rows and columns (a tile half outside the image), 48 and 96
 // output channels (a partial panel of 32; more than two panels, whose input is transformed
-// before the tasks), 70 input channels (a chunk of 64 and a partial one), no padding, a batch
-// of 2, and a residual add and ReLU in the epilogue.
+// before the tasks), 40 and 70 input channels (chunks of 16 and a partial one), 100 tiles
+// and more (chunks of 64), no padding, a batch of 2, and a residual add and ReLU in the
+// epilogue.
 TEST_CASE("cpu backend: 3x3 convolutions by Winograd's F(2x2, 3x3) match the reference", "[cpu]") {
   Builder b("winograd", 23);
   Value* x = b.input("x", DType::Float32, {Dim::fixed(2), Dim::fixed(40), Dim::fixed(13), Dim::fixed(11)});
   Value* r = b.input("r", DType::Float32, {Dim::fixed(2), Dim::fixed(48), Dim::fixed(13), Dim::fixed(11)});
   Value* c1 = b.relu(b.add(b.conv2d(x, 40, 48, 3, 1, 1, "c1"), r));  // 7 x 6 tiles
   Value* c2 = b.conv2d(c1, 48, 96, 3, 1, 1, "c2");
-  b.output(b.conv2d(c2, 96, 32, 3, 1, 0, "c3"), "y");                // 11 x 9: 6 x 5 tiles, direct
-  Value* z = b.input("z", DType::Float32, {Dim::fixed(1), Dim::fixed(70), Dim::fixed(14), Dim::fixed(16)});
-  b.output(b.conv2d(z, 70, 32, 3, 1, 0, "c4"), "y4");                // 12 x 14: 6 x 7 tiles
+  b.output(b.conv2d(c2, 96, 32, 3, 1, 0, "c3"), "y");                // 11 x 9: 6 x 5 tiles
+  Value* z = b.input("z", DType::Float32, {Dim::fixed(1), Dim::fixed(70), Dim::fixed(24), Dim::fixed(22)});
+  b.output(b.conv2d(z, 70, 32, 3, 1, 0, "c4"), "y4");                // 22 x 20: 11 x 10 tiles
   check_against_reference(b.finish(), {{"x", random_tensor({2, 40, 13, 11}, 41)},
                                        {"r", random_tensor({2, 48, 13, 11}, 42)},
-                                       {"z", random_tensor({1, 70, 14, 16}, 43)}});
+                                       {"z", random_tensor({1, 70, 24, 22}, 43)}});
 }
 
 TEST_CASE("cpu backend: 1x1 convolutions run as GEMMs over the flattened pixels, with their epilogues", "[cpu]") {

@@ -59,15 +59,14 @@ Expr input_1d(int i, const std::function<Expr(int)>& d) {
 }  // namespace
 
 // At least a panel of output channels and 32 input channels, so the transforms are cheap next
-// to the sums, and 36 tiles: the transformed weights are 16/9 the size of the weights, and
-// fewer tiles reuse them too little. resnet50's 7x7 layers (16 tiles, 16 MB of transformed
-// weights each, read from DRAM in the model) ran 4% slower than the direct convolution; its
-// 14x14 ones (49 tiles) 23% faster.
+// to the sums, and 16 tiles (7x7 outputs). The transformed weights are 16/9 the size of the
+// weights and come from DRAM in a model, yet resnet18's and resnet50's 7x7 layers of 512
+// channels still ran 8-13% faster than the direct convolution (2 threads, in the model).
 bool conv_uses_winograd(const LowerContext& ctx, const ConvGeometry& g) {
   const int64_t tiles = (g.OW + 1) / 2 * ((g.OH + 1) / 2);
   return ctx.constant(1) && ctx.in(0).dtype == DType::Float32 && ctx.in(1).dtype == DType::Float32 &&
          g.group == 1 && g.KH == 3 && g.KW == 3 && g.sx == 1 && g.sy == 1 && g.dx == 1 && g.dy == 1 &&
-         g.C >= 32 && g.M >= kPanel && tiles >= 36;
+         g.C >= 32 && g.M >= kPanel && tiles >= 16;
 }
 
 std::vector<TensorFunc> lower_conv_winograd(LowerContext& ctx, ConvGeometry g) {
@@ -148,14 +147,16 @@ std::vector<TensorFunc> lower_conv_winograd(LowerContext& ctx, ConvGeometry g) {
     else
       V.compute_root().parallel(c);
     // The sums of a task: for each position, the weights of a chunk of input channels
-    // (32 x chunk floats) stay in L1 while every tile of the task uses them.
+    // (32 x chunk floats) stay in L1 while every tile of the task uses them. Chunks of 16
+    // under 100 tiles: resnet50's 7x7 and 14x14 layers 8% and 2% faster than with 64.
+    const int chunk = std::min<int>(static_cast<int>(C), Tx * Ty < 100 ? 16 : 64);
     Halide::RVar rco("rco"), rci("rci");
     Var txo("txo"), txi("txi"), jo("jo"), ji("ji");
     Mw.compute_at(out, task).vectorize(j, 16);
     Mw.update()
         .split(j, jo, ji, 16)
         .split(tx, txo, txi, tile_w, Halide::TailStrategy::GuardWithIf)
-        .split(r.x, rco, rci, std::min<int>(static_cast<int>(C), 64), Halide::TailStrategy::GuardWithIf)
+        .split(r.x, rco, rci, chunk, Halide::TailStrategy::GuardWithIf)
         .reorder(ji, jo, txi, rci, txo, ty, rco, i, k, p)
         .vectorize(ji)
         .unroll(jo)
