@@ -14,7 +14,8 @@
 //    narrower than 5) held in registers.
 // The input is zero-padded per call when the convolution pads (per plane for depthwise), and
 // subsampled when a 1x1 convolution strides. 1x1 convolutions of at least 64 output pixels
-// are GEMMs over flattened images instead (conv_reads_flat, lower_conv_as_gemm).
+// are GEMMs over flattened images instead (conv_reads_flat, lower_conv_as_gemm), and most 3x3
+// stride-1 ones with constant weights run by Winograd's F(2x2, 3x3) (lower_conv_winograd.cpp).
 #include "codegen/cpu/lowerings.h"
 
 namespace nnc::cpu {

@@ -1,7 +1,7 @@
 // 3x3 stride-1 convolutions by Winograd's minimal filtering F(2x2, 3x3): each 2x2 block of
 // outputs (a tile) comes from a 4x4 patch of input, and the 9 multiplications per output per
 // input channel become 4 (16 per tile), at the price of small linear transforms:
-//   V = B' d B   the input patch d, per tile and input channel (at root, once per call);
+//   V = B' d B   the input patch d, per tile and input channel (per call);
 //   U = G g G'   the 3x3 weights g, per output and input channel (at compile time);
 //   M = sum over input channels of U * V, element-wise: 16 GEMMs [M x C] x [C x tiles];
 //   Y = A' M A   the tile's 2x2 outputs, then the epilogue (bias, residual, activation).
