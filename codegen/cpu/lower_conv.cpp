@@ -42,6 +42,11 @@ Func padded_input(const LowerContext& ctx, ConvGeometry& g, bool over_read, bool
   return xp;
 }
 
+int band_rows(int64_t rows, int64_t tasks_per_band) {
+  int64_t bands = std::min<int64_t>(rows, (16 + tasks_per_band - 1) / tasks_per_band);
+  return static_cast<int>((rows + bands - 1) / bands);
+}
+
 int pick_row_tile(int64_t ow) {
   if (ow < 8) return static_cast<int>(ow);
   int best = 8;
@@ -233,11 +238,8 @@ std::vector<TensorFunc> lower_Conv(LowerContext& ctx) {
     if (phases.defined() && !depthwise)
       phases.compute_root().parallel(phases.args()[3]).vectorize(phases.args()[0], 16, Halide::TailStrategy::GuardWithIf);
     if (packed) {
-      // Tasks of a panel of output channels times a band of rows: at least 16 of them,
-      // so both cores stay busy when there are only a few panels.
-      int64_t oh = shape[2], panel_tasks = (shape[1] + tm - 1) / tm * shape[0];
-      int64_t bands = std::min<int64_t>(oh, (16 + panel_tasks - 1) / panel_tasks);
-      int band = static_cast<int>((oh + bands - 1) / bands);
+      // Tasks of a panel of output channels times a band of rows (band_rows).
+      int band = band_rows(shape[2], (shape[1] + tm - 1) / tm * shape[0]);
       Var mo("mo"), mi("mi"), oxo("oxo"), oxi("oxi"), oyo("oyo"), oyi("oyi"), task("task");
       if (along_row) {
         // A block of row_tile pixels x tm channels: 16 vector accumulators, one weight

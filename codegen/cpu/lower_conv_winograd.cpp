@@ -23,8 +23,7 @@ constexpr int kPanel = 32;  // output channels per panel of transformed weights
 Tensor transform_weights(const Tensor& w, int64_t M, int64_t C) {
   const int64_t panels = (M + kPanel - 1) / kPanel;
   Tensor u(DType::Float32, {panels, 4, 4, C, kPanel});
-  float* out = u.data<float>();
-  std::fill(out, out + panels * 16 * C * kPanel, 0.0f);
+  float* out = u.data<float>();  // zero-initialised
   const float* g = w.data<float>();
   auto expand = [](const double* v, double* e) {  // G applied to three values
     e[0] = v[0], e[1] = (v[0] + v[1] + v[2]) / 2, e[2] = (v[0] - v[1] + v[2]) / 2, e[3] = v[2];
@@ -125,9 +124,7 @@ std::vector<TensorFunc> lower_conv_winograd(LowerContext& ctx, ConvGeometry g) {
     // per call, before the tasks, and read by each panel's tasks.
     const int64_t panels = (shape[1] + kPanel - 1) / kPanel;
     const int group = panels <= 2 ? static_cast<int>(panels) : 1;
-    int64_t group_tasks = (panels + group - 1) / group * shape[0];
-    int64_t bands = std::min<int64_t>(Ty, (16 + group_tasks - 1) / group_tasks);
-    int band = static_cast<int>((Ty + bands - 1) / bands);
+    int band = band_rows(Ty, (panels + group - 1) / group * shape[0]);
     Var mo("mo"), mi("mi"), otx("otx"), a("a"), oty("oty"), bb("bb"), bo("bo"), bi("bi"), task("task");
     out.split(m, mo, mi, kPanel * group, Halide::TailStrategy::GuardWithIf)
         .split(ox, otx, a, 2, Halide::TailStrategy::GuardWithIf)

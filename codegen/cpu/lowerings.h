@@ -99,6 +99,10 @@ ConvGeometry conv_geometry(const LowerContext& ctx, size_t weights = 1);
 Func padded_input(const LowerContext& ctx, ConvGeometry& g, bool over_read, bool& materialise);
 // Output tile width along a row: the size in 4..8 that wastes least at the row's end.
 int pick_row_tile(int64_t ow);
+// Rows per band when `rows` are cut into bands for tasks of tasks_per_band each (e.g. the
+// panels of output channels), so there are at least 16 tasks where the rows allow, and both
+// cores stay busy when there are only a few panels.
+int band_rows(int64_t rows, int64_t tasks_per_band);
 // 3x3 stride-1 convolutions with constant weights by Winograd's F(2x2, 3x3)
 // (lower_conv_winograd.cpp).
 bool conv_uses_winograd(const LowerContext& ctx, const ConvGeometry& g);
