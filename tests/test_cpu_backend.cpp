@@ -252,7 +252,8 @@ TEST_CASE("cpu backend: 1x1 convolutions on small images vectorise along the out
   Value* r = b.input("r", DType::Float32, {Dim::fixed(2), Dim::fixed(64), Dim::fixed(9), Dim::fixed(11)});
   b.output(b.relu(b.add(b.conv2d(x, 600, 64, 1, 1, 0, "c1"), r)), "y1");
   // 7 x 7 = 49 pixels (fewer than a 1x1 convolution otherwise flattens) in tiles of 7, with 40
-  // input channels: 96 output channels in blocks of 32, then 128 in blocks of 64.
+  // input channels: 96 output channels in blocks of 16 (three of 32 would not share evenly),
+  // then 128 in blocks of 64.
   Value* z = b.input("z", DType::Float32, {Dim::fixed(1), Dim::fixed(40), Dim::fixed(7), Dim::fixed(7)});
   Value* c2 = b.relu(b.conv2d(z, 40, 96, 1, 1, 0, "c2"));
   b.output(b.conv2d(c2, 96, 128, 1, 1, 0, "c3"), "y3");
