@@ -38,6 +38,7 @@ template <class T> requires std::is_integral_v<T> bool isinf(T) { return false; 
 template <class T> T sigmoid(T x) {
   return x >= 0 ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
 }
+template <class T> T silu(T x) { return x * sigmoid(x); }
 template <class T> T softplus(T x) {  // log(1 + exp(x)) without overflow
   return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
 }

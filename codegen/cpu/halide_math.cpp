@@ -19,16 +19,47 @@ Expr nearbyint(const Expr& x) { return x.type().is_float() ? Halide::round(x) : 
 Expr isnan(const Expr& x) { return x.type().is_float() ? Halide::is_nan(x) : Halide::cast(Halide::Bool(), Expr(false)); }
 Expr isinf(const Expr& x) { return x.type().is_float() ? Halide::is_inf(x) : Halide::cast(Halide::Bool(), Expr(false)); }
 
+namespace {
+// 2^t for float32 t in [-125, 126]: t = n + f with n the nearest integer (adding 1.5 * 2^23
+// rounds t to it, in the sum's low mantissa bits) and f in [-0.5, 0.5]; 2^f by a degree-5
+// polynomial (least squares on the relative error over Chebyshev nodes: under 8e-8), and n
+// added to its exponent. 16 vector instructions; Halide's fast_exp takes 28 here, its floor
+// split into two halves on AVX-512.
+Expr exp2_reduced(const Expr& t) {
+  const float magic = 12582912.0f;
+  Expr n = Halide::reinterpret(Halide::Int(32), t + magic) - Halide::reinterpret(Halide::Int(32), Expr(magic));
+  Expr f = t - Halide::cast(Halide::Float(32), n);
+  Expr p = 0.0013266975292935967f;
+  for (float c : {0.00967546459287405f, 0.05550742521882057f, 0.24022121727466583f, 0.6931469440460205f, 1.0000001192092896f})
+    p = p * f + c;
+  return Halide::reinterpret(Halide::Float(32), Halide::reinterpret(Halide::Int(32), p) + (n << 23));
+}
+
+// 1 / (1 + e^-x) for float32, e^-x = 2^(-x log2 e) clamped to where its exponent stays
+// normal: the result is 1 past x = 86.6 and at most 1.2e-38 below x = -87.3. Relative error
+// under 6e-7 for |x| < 10, 4e-6 up to |x| = 87 (t's rounding, amplified by 2^t). The clamp
+// turns NaN into a number. SiLU over a depthwise convolution's output (144 x 56 x 56,
+// 1 thread) costs 35% less than with fast_exp, -|x| and a select for both signs.
+Expr sigmoid_clamped(const Expr& x) {
+  return 1.0f / (1.0f + exp2_reduced(Halide::clamp(x * -1.44269504088896341f, -125.0f, 126.0f)));
+}
+}  // namespace
+
 Expr sigmoid(const Expr& x) {
-  // exp(-|x|) is in (0, 1] and never overflows. For float32, Halide's fast_exp (a relative
-  // error of about 2e-6 here, within ONNX's rtol of 1e-3 by far) over an argument clamped
-  // above its underflow: SiLU over 2^20 floats 0.37 -> 0.29 ns each (AVX-512, 1 thread).
-  Expr e = x.type() == Halide::Float(32) ? Halide::fast_exp(Halide::max(-Halide::abs(x), -87.0f))
-                                         : Halide::exp(-Halide::abs(x));
+  if (x.type() == Halide::Float(32)) {
+    // NaN stays NaN, tested on the bits: fast-math's no-NaN assumption drops is_nan here.
+    Expr nan = (Halide::reinterpret(Halide::Int(32), x) & 0x7fffffff) > 0x7f800000;
+    return Halide::select(nan, x, sigmoid_clamped(x));
+  }
+  Expr e = Halide::exp(-Halide::abs(x));  // exp(-|x|) is in (0, 1] and never overflows
   Expr one = Halide::cast(x.type(), 1);
   Expr r = one / (one + e);  // one division for both branches: a select computes both
   return Halide::select(x >= 0, r, e * r);
 }
+
+// x * sigmoid(x); a NaN x makes the product NaN, so the float32 form needs no NaN test (10%
+// of a depthwise convolution with SiLU).
+Expr silu(const Expr& x) { return x * (x.type() == Halide::Float(32) ? sigmoid_clamped(x) : sigmoid(x)); }
 
 Expr log1p(const Expr& x) {
   // log(1+x) accurate for small x: log(u) * x / (u - 1) with u = 1 + x (Goldberg's trick).

@@ -56,6 +56,7 @@ Expr nearbyint(const Expr& x);  // ties to even
 Expr isnan(const Expr& x);
 Expr isinf(const Expr& x);
 Expr sigmoid(const Expr& x);
+Expr silu(const Expr& x);
 Expr softplus(const Expr& x);
 Expr log1p(const Expr& x);
 Expr divide(const Expr& x, const Expr& y);      // integers: truncating, x/0 = 0
