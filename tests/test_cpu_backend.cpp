@@ -172,7 +172,13 @@ TEST_CASE("cpu backend: depthwise and grouped convolutions over odd planes match
   unpadded.set("strides", std::vector<int64_t>{2, 2});
   unpadded.set("group", int64_t{4});
   b.output(b.op(OpKind::Conv, {u35, b.random_param("s2k5_unpadded_w", {4, 1, 5, 5}, 0.5f)}, unpadded), "y12");
+  // Planes whose padded copy passes L1's 32 KB are padded per band of 8 output rows: 99 rows
+  // at stride 1 and 50 at stride 2, each ending in a partial band.
+  Value* big = b.input("big", DType::Float32, {Dim::fixed(1), Dim::fixed(3), Dim::fixed(99), Dim::fixed(90)});
+  b.output(b.relu(grouped(big, 3, 3, 3, 1, 1, "band")), "y14");         // 90 wide
+  b.output(grouped(big, 3, 3, 3, 2, 1, "band_s2"), "y15");              // 45 wide
   check_against_reference(b.finish(), {{"x", random_tensor({2, 6, 9, 10}, 31)},
+                                       {"big", random_tensor({1, 3, 99, 90}, 38)},
                                        {"z", random_tensor({1, 5, 6, 70}, 32)},
                                        {"n", random_tensor({1, 4, 7, 7}, 33)},
                                        {"s", random_tensor({1, 24, 28, 28}, 34)},
