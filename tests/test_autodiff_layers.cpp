@@ -65,7 +65,7 @@ TEST_CASE("LayerNormalization's gradient over the last axis and over the last tw
   check_gradient(GradCase{OpKind::LayerNormalization, {{2, 3, 4}, {3, 4}}, {{2, 3, 4}}, attrs({{"axis", int64_t{1}}})});
 }
 
-TEST_CASE("Gather's gradient adds rows back at their (also negative, repeated) indices; Slice pads back") {
+TEST_CASE("Gather's gradient adds rows back at their (also negative, repeated) indices, and Slice's pads back") {
   check_gradient(GradCase{OpKind::Gather, {{5, 3}}, {{2, 2, 3}}, {}, {Tensor::from_int64s({0, 4, -1, 0}, {2, 2})}});
   check_gradient(GradCase{OpKind::Gather, {{2, 4, 3}}, {{2, 3, 3}}, attrs({{"axis", int64_t{1}}}), {int64s({1, -1, 1})}});
   check_gradient(GradCase{OpKind::Slice, {{4, 5}}, {{2, 3}}, {}, {int64s({1, 1}), int64s({3, -1}), int64s({0, 1})}});

@@ -482,7 +482,7 @@ TEST_CASE("cpu backend: wrong input shapes are clear errors", "[cpu]") {
   CHECK_THROWS_WITH(s.run_tensors({{"x", random_tensor({2, 3, 13, 12}, 1)}}), Catch::Contains("shape"));
 }
 
-TEST_CASE("memory plan: values alive at the same time never share bytes; dead ones are reused", "[cpu]") {
+TEST_CASE("memory plan: values alive at the same time never share bytes, and dead ones are reused", "[cpu]") {
   Program p;
   auto add_slot = [&](int64_t floats) {
     Slot s;

@@ -35,7 +35,7 @@ double stddev(const Tensor& t) {
 
 }  // namespace
 
-TEST_CASE("RandomUniform: seeded, within [low, high), mean (low+high)/2, sd (high-low)/sqrt(12)") {
+TEST_CASE("RandomUniform: seeded, from low up to but not including high, mean (low+high)/2, sd (high-low)/sqrt(12)") {
   Attributes a = shaped(3.0f);
   a.set("low", -1.0f);
   a.set("high", 3.0f);

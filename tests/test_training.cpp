@@ -161,7 +161,7 @@ TEST_CASE("clipping by global norm rescales the gradients to exactly that norm")
   CHECK(grad_norm(one_sgd_step(*model, clipped, data)) == Approx(unclipped).epsilon(1e-4));
 }
 
-TEST_CASE("clipping by value bounds every gradient element; L2 adds lambda*w and L1 lambda*sign(w) to weights only") {
+TEST_CASE("clipping by value bounds every gradient element, L2 adds lambda*w and L1 lambda*sign(w) to weights only") {
   std::mt19937 rng(4);
   auto model = tiny_mlp();
   TensorMap data = mlp_batch(rng);
@@ -257,7 +257,7 @@ TEST_CASE("BatchNorm in training mode: gradients through the batch statistics ma
   }
 }
 
-TEST_CASE("the trainer learns a separable problem on the CPU backend; frozen parameters stay bit-identical; the exported model agrees") {
+TEST_CASE("the trainer learns a separable problem on the CPU backend, frozen parameters stay bit-identical, the exported model agrees") {
   // Three classes: the class is the index of the largest of the first three features.
   std::mt19937 rng(6);
   auto make = [&](int64_t n) {
